@@ -1,0 +1,265 @@
+"""Resize parameters and their file-name grammar.
+
+A derivative's file name spells every parameter that changes its pixels::
+
+    <w>x<h>-<mode>-<quality>-<upscale|noupscale>[-<option>...]-<signature>.<ext>
+
+for example ``400x300-fill-85-noupscale-gne-<signature>.jpg``. The grammar is
+strict and canonical: every resize has exactly one spelling, so a CDN caches one
+object per resize and nobody can mint cache-busting variants of a signed URL.
+
+* ``w`` and ``h`` are ``0`` or a number without leading zeros; ``0`` means "from
+  the aspect ratio" and is allowed only in ``fit`` mode, on one side.
+* ``mode`` is ``fit`` (inside the box), ``fill`` (cover the box, crop the rest)
+  or ``pad`` (inside the box, then pad to it with the background colour).
+* ``quality`` is 1-100 for lossy formats (jpg, webp, avif) and ``0`` for lossless
+  ones (png, gif), where a quality would change nothing.
+* Options follow in a fixed order and only where they differ from the default and
+  change the output: ``g<gravity>`` (fill and pad: where the image sits; default
+  centre) and ``bg<rrggbb|rrggbbaa>`` (pad, and jpg's flattening of
+  transparency; default opaque white).
+* ``ext`` is the output format.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Final
+
+from .errors import InvalidSpec
+
+FORMATS: Final = ("jpg", "png", "webp", "avif", "gif")
+LOSSY_FORMATS: Final = frozenset({"jpg", "webp", "avif"})
+MODES: Final = ("fit", "fill", "pad")
+GRAVITIES: Final = ("c", "n", "ne", "e", "se", "s", "sw", "w", "nw")
+DEFAULT_QUALITY: Final = {"jpg": 85, "webp": 80, "avif": 60, "png": 0, "gif": 0}
+DEFAULT_FORMAT: Final = "webp"
+DEFAULT_BACKGROUND: Final = "ffffff"
+MAX_SIDE: Final = 16383
+SIGNATURE_LENGTH: Final = 43
+
+_SIDE = r"0|[1-9][0-9]{0,4}"
+_STEM = (
+    rf"(?P<width>{_SIDE})x(?P<height>{_SIDE})"
+    r"-(?P<mode>[a-z]+)"
+    r"-(?P<quality>0|[1-9][0-9]?|100)"
+    r"-(?P<upscale>upscale|noupscale)"
+    r"(?P<options>(?:-[a-z][a-z0-9]*)*)"
+)
+_UNSIGNED_RE = re.compile(rf"{_STEM}\.(?P<ext>[a-z]+)")
+_SIGNED_RE = re.compile(
+    rf"{_STEM}-(?P<signature>[A-Za-z0-9_-]{{{SIGNATURE_LENGTH}}})\.(?P<ext>[a-z]+)"
+)
+_DERIVATIVE_PREFIX_RE = re.compile(r"[0-9]+x[0-9]+-")
+_HEX_RE = re.compile(r"[0-9a-f]{6}(?:[0-9a-f]{2})?")
+
+
+@dataclass(frozen=True)
+class ResizeSpec:
+    """One resize: every parameter that decides the derivative's bytes.
+
+    Instances are immutable and always valid: the constructor rejects any value
+    the grammar cannot spell canonically. Use :meth:`create` to build one with
+    per-format defaults filled in, :meth:`parse` to read an unsigned name.
+    """
+
+    width: int
+    height: int
+    mode: str = "fit"
+    quality: int = DEFAULT_QUALITY[DEFAULT_FORMAT]
+    upscale: bool = False
+    format: str = DEFAULT_FORMAT
+    gravity: str = "c"
+    background: str = DEFAULT_BACKGROUND
+
+    def __post_init__(self) -> None:
+        _check_int("width", self.width)
+        _check_int("height", self.height)
+        if not (0 <= self.width <= MAX_SIDE and 0 <= self.height <= MAX_SIDE):
+            raise InvalidSpec(f"each side must be between 0 and {MAX_SIDE}")
+        if self.mode not in MODES:
+            raise InvalidSpec(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.width == 0 and self.height == 0:
+            raise InvalidSpec("at least one side must be non-zero")
+        if self.mode != "fit" and (self.width == 0 or self.height == 0):
+            raise InvalidSpec(f"mode {self.mode} needs both sides; use fit for an auto side")
+        if self.format not in FORMATS:
+            raise InvalidSpec(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
+        _check_int("quality", self.quality)
+        if self.format in LOSSY_FORMATS:
+            if not 1 <= self.quality <= 100:
+                raise InvalidSpec(f"quality for {self.format} must be between 1 and 100")
+        elif self.quality != 0:
+            raise InvalidSpec(f"quality for lossless {self.format} must be 0")
+        if not isinstance(self.upscale, bool):
+            raise InvalidSpec("upscale must be a boolean")
+        if self.gravity not in GRAVITIES:
+            raise InvalidSpec(f"gravity must be one of {', '.join(GRAVITIES)}")
+        if self.gravity != "c" and self.mode == "fit":
+            raise InvalidSpec("gravity applies to fill and pad only")
+        if not isinstance(self.background, str) or not _HEX_RE.fullmatch(self.background):
+            raise InvalidSpec("background must be lowercase hex rrggbb or rrggbbaa")
+        if len(self.background) == 8 and self.background.endswith("ff"):
+            raise InvalidSpec("an opaque background is written rrggbb")
+        if self.background.endswith("00") and len(self.background) == 8 and self.background != "00000000":
+            raise InvalidSpec("a fully transparent background is written 00000000")
+        if self.background != DEFAULT_BACKGROUND and self.mode != "pad" and self.format != "jpg":
+            raise InvalidSpec("background applies to pad, or to jpg output")
+
+    @classmethod
+    def create(
+        cls,
+        size: str | int | tuple[int, int],
+        *,
+        mode: str = "fit",
+        quality: int | None = None,
+        format: str | None = None,
+        upscale: bool = False,
+        gravity: str = "c",
+        background: str | None = None,
+    ) -> ResizeSpec:
+        """Build a spec from friendly arguments, filling per-format defaults.
+
+        ``size`` is ``"400x300"``, ``(400, 300)`` or a single width. ``quality``
+        defaults per format and is ignored (set to 0) for lossless formats;
+        ``format`` accepts ``jpeg`` for ``jpg``; ``background`` accepts a leading
+        ``#`` and upper case.
+        """
+        width, height = parse_size(size)
+        fmt = (format or DEFAULT_FORMAT).lower()
+        fmt = "jpg" if fmt == "jpeg" else fmt
+        if fmt in LOSSY_FORMATS:
+            q = DEFAULT_QUALITY[fmt] if quality is None else quality
+        elif fmt in FORMATS:
+            q = 0
+        else:
+            raise InvalidSpec(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+        bg = DEFAULT_BACKGROUND if background is None else _normalise_colour(background)
+        return cls(width, height, mode, q, upscale, fmt, gravity, bg)
+
+    @classmethod
+    def parse(cls, name: str) -> ResizeSpec:
+        """Read the canonical unsigned name, e.g. ``400x300-fill-85-noupscale.webp``."""
+        match = _UNSIGNED_RE.fullmatch(name) if isinstance(name, str) else None
+        if match is None:
+            raise InvalidSpec(f"not a resize name: {name!r}")
+        return _from_match(match)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The option tokens of the name, in canonical order."""
+        tokens = []
+        if self.gravity != "c":
+            tokens.append(f"g{self.gravity}")
+        if self.background != DEFAULT_BACKGROUND:
+            tokens.append(f"bg{self.background}")
+        return tuple(tokens)
+
+    @property
+    def stem(self) -> str:
+        """The name without signature and extension."""
+        parts = [
+            f"{self.width}x{self.height}",
+            self.mode,
+            str(self.quality),
+            "upscale" if self.upscale else "noupscale",
+            *self.options,
+        ]
+        return "-".join(parts)
+
+    def name(self) -> str:
+        """The canonical unsigned name, the string that gets signed."""
+        return f"{self.stem}.{self.format}"
+
+    def signed_name(self, signature: str) -> str:
+        """The derivative's file name carrying ``signature``."""
+        if not re.fullmatch(rf"[A-Za-z0-9_-]{{{SIGNATURE_LENGTH}}}", signature):
+            raise InvalidSpec("malformed signature")
+        return f"{self.stem}-{signature}.{self.format}"
+
+    def with_format(self, format: str) -> ResizeSpec:
+        """The same resize in another format, with that format's default quality."""
+        return ResizeSpec.create(
+            (self.width, self.height),
+            mode=self.mode,
+            format=format,
+            upscale=self.upscale,
+            gravity=self.gravity,
+            background=self.background if (self.mode == "pad" or format == "jpg") else None,
+        )
+
+    def scaled(self, factor: int) -> ResizeSpec:
+        """The same resize with both sides multiplied (for srcset densities)."""
+        return replace(self, width=self.width * factor, height=self.height * factor)
+
+
+def parse_signed_name(name: str) -> tuple[ResizeSpec, str]:
+    """Split a derivative file name into its spec and signature (not verified)."""
+    match = _SIGNED_RE.fullmatch(name) if isinstance(name, str) else None
+    if match is None:
+        raise InvalidSpec(f"not a derivative name: {name!r}")
+    return _from_match(match), match["signature"]
+
+
+def looks_like_derivative(name: str) -> bool:
+    """True for names that start like a derivative's; originals never do."""
+    return _DERIVATIVE_PREFIX_RE.match(name) is not None
+
+
+def parse_size(size: str | int | tuple[int, int]) -> tuple[int, int]:
+    """Read ``"400x300"``, ``"400"`` (width only), ``400`` or ``(400, 300)``."""
+    if isinstance(size, bool):
+        raise InvalidSpec(f"invalid size: {size!r}")
+    if isinstance(size, int):
+        return size, 0
+    if isinstance(size, tuple) and len(size) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in size
+    ):
+        return size[0], size[1]
+    if isinstance(size, str):
+        match = re.fullmatch(r"([0-9]{1,5})(?:x([0-9]{1,5}))?", size.strip())
+        if match:
+            return int(match[1]), int(match[2] or 0)
+    raise InvalidSpec(f"invalid size: {size!r} (expected WxH, e.g. 400x300)")
+
+
+def _from_match(match: re.Match[str]) -> ResizeSpec:
+    gravity = "c"
+    background = DEFAULT_BACKGROUND
+    seen: list[str] = []
+    for token in match["options"].split("-")[1:]:
+        if token.startswith("bg"):
+            key, background = "bg", token[2:]
+        elif token.startswith("g") and token[1:] in GRAVITIES:
+            key, gravity = "g", token[1:]
+        else:
+            raise InvalidSpec(f"unknown option: {token!r}")
+        seen.append(key)
+    spec = ResizeSpec(
+        width=int(match["width"]),
+        height=int(match["height"]),
+        mode=match["mode"],
+        quality=int(match["quality"]),
+        upscale=match["upscale"] == "upscale",
+        format=match["ext"],
+        gravity=gravity,
+        background=background,
+    )
+    if spec.options != tuple(match["options"].split("-")[1:]):
+        raise InvalidSpec("options must be written once each, in canonical order, without defaults")
+    return spec
+
+
+def _normalise_colour(value: str) -> str:
+    colour = value.strip().lower().removeprefix("#")
+    if len(colour) == 8 and colour.endswith("ff"):
+        colour = colour[:6]
+    if len(colour) == 8 and colour.endswith("00"):
+        colour = "00000000"
+    return colour
+
+
+def _check_int(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidSpec(f"{name} must be an integer")
