@@ -1,0 +1,107 @@
+"""Bring any decoded image into a working mode in sRGB.
+
+Later steps handle four modes only: ``RGB``, ``RGBA``, ``L`` and ``LA``, all
+8 bits per channel and in sRGB. This step gets there without losing what the
+source meant: 16-bit samples are scaled (not clipped) to 8 bits, palette and
+tRNS transparency become an alpha channel, CMYK and non-sRGB RGB go through
+their embedded ICC profile into sRGB. Grayscale stays grayscale.
+
+The result never carries Pillow ``info`` metadata (ICC profile, EXIF, XMP,
+transparency): the pixels now mean sRGB and nothing else travels to the encoder.
+"""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image, ImageCms
+
+from ..errors import UnsupportedImage
+
+WORKING_MODES = frozenset({"RGB", "RGBA", "L", "LA"})
+"""The modes every step after this one handles."""
+
+SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+"""Integer grayscale modes, scaled from 0-65535 down to 0-255."""
+
+SIMPLE_CONVERSIONS: dict[str, str] = {
+    "1": "L",
+    "PA": "RGBA",
+    "La": "LA",
+    "RGBa": "RGBA",
+    "RGBX": "RGB",
+    "YCbCr": "RGB",
+}
+"""Modes Pillow converts exactly to a working mode."""
+
+SUPPORTED_MODES = WORKING_MODES | SIXTEEN_BIT_MODES | set(SIMPLE_CONVERSIONS) | {"P", "CMYK"}
+"""Every mode :func:`to_working` accepts."""
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def is_supported(mode: str) -> bool:
+    """True when :func:`to_working` can convert an image of ``mode``."""
+    return mode in SUPPORTED_MODES
+
+
+def to_working(image: Image.Image) -> Image.Image:
+    """A new image in a working mode and sRGB, without metadata; see the module doc."""
+    if image.mode not in SUPPORTED_MODES:
+        raise UnsupportedImage(f"images in mode {image.mode} are not supported")
+    result = _in_srgb(_normalise_mode(image))
+    if result is image:
+        result = image.copy()
+    result.info = {}
+    return result
+
+
+def _normalise_mode(image: Image.Image) -> Image.Image:
+    """``image`` in a working mode, or CMYK; ``info`` (the ICC profile) is kept."""
+    mode = image.mode
+    if mode in SIXTEEN_BIT_MODES:
+        return image.convert("I").point(lambda value: value / 257 + 0.5).convert("L")
+    if mode in SIMPLE_CONVERSIONS:
+        return image.convert(SIMPLE_CONVERSIONS[mode])
+    if mode == "P":
+        return image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if mode in {"RGB", "L"} and "transparency" in image.info:
+        return image.convert(mode + "A")
+    return image
+
+
+def _in_srgb(image: Image.Image) -> Image.Image:
+    """``image`` converted to sRGB through its embedded ICC profile where needed.
+
+    CMYK always becomes RGB: through its profile when it has a usable one, by
+    Pillow's plain conversion otherwise. RGB(A) with a usable non-sRGB profile
+    is converted; anything else is returned as it is. A broken profile is
+    ignored, as browsers ignore it.
+    """
+    converted = None
+    if image.mode in {"RGB", "RGBA", "CMYK"}:
+        converted = _through_profile(image, "RGBA" if image.mode == "RGBA" else "RGB")
+    if converted is None and image.mode == "CMYK":
+        converted = image.convert("RGB")
+    return image if converted is None else converted
+
+
+def _through_profile(image: Image.Image, output_mode: str) -> Image.Image | None:
+    """``image`` converted from its embedded profile to sRGB; None when there is
+    no profile, it is already sRGB, or LittleCMS cannot use it."""
+    icc = image.info.get("icc_profile")
+    if not icc:
+        return None
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if image.mode != "CMYK" and "sRGB" in ImageCms.getProfileDescription(profile):
+            return None
+        return ImageCms.profileToProfile(
+            image,
+            profile,
+            _SRGB,
+            renderingIntent=ImageCms.Intent.PERCEPTUAL,
+            outputMode=output_mode,
+        )
+    except (OSError, ImageCms.PyCMSError):
+        return None

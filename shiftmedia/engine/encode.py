@@ -1,0 +1,143 @@
+"""Write working-mode frames as the spec's output format, without metadata.
+
+The output carries no EXIF (so no GPS and no orientation), no XMP and no ICC
+profile: the pixels are already upright and in sRGB. Every setting is fixed
+here, so the same frames and spec always give the same bytes.
+
+Animations (several frames) are written as animations by GIF and WebP with
+their per-frame durations and loop count; the other formats take one frame.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+
+from ..spec import ResizeSpec
+from . import background
+from .palette import to_palette
+
+CONTENT_TYPES: dict[str, str] = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "gif": "image/gif",
+}
+"""Media type of each output format."""
+
+ANIMATED_OUTPUTS = frozenset({"gif", "webp"})
+"""Output formats that keep every frame of an animation."""
+
+PROGRESSIVE_MIN_PIXELS = 10_000
+"""JPEGs from about 100×100 up are progressive: smaller, and they render early."""
+
+WEBP_METHOD = 4
+"""libwebp's effort (0-6); 4 is its default balance of size and time."""
+
+AVIF_SPEED = 8
+"""libavif's speed (0-10); 8 encodes 400×400 in ~45 ms, 6 takes ~3× longer."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How an animation plays: per-frame durations in ms, and the loop count
+    (None when the source sets none; GIF then plays once)."""
+
+    durations: tuple[int, ...]
+    loop: int | None
+
+
+def encode(frames: Sequence[Image.Image], spec: ResizeSpec, timing: Timing) -> bytes:
+    """Encode ``frames`` (working modes, equal sizes) as ``spec.format``.
+
+    Only GIF and WebP write more than the first frame. Whatever ``info`` the
+    frames carry is ignored: Pillow's writers would copy parts of it (PNG its
+    ICC profile, GIF its comment) into the output.
+    """
+    frames = [_bare(frame) for frame in frames]
+    if spec.format == "gif":
+        return _gif(frames, timing)
+    if spec.format == "webp":
+        return _webp(frames, spec, timing)
+    first = frames[0]
+    if spec.format == "jpg":
+        flat = background.flatten(first, background.parse(spec.background))
+        pixels = flat.size[0] * flat.size[1]
+        return _save(
+            flat,
+            "JPEG",
+            quality=spec.quality,
+            optimize=True,
+            progressive=pixels >= PROGRESSIVE_MIN_PIXELS,
+        )
+    if spec.format == "avif":
+        return _save(_colour(first), "AVIF", quality=spec.quality, speed=AVIF_SPEED)
+    return _save(first, "PNG", optimize=False)
+
+
+def _webp(frames: Sequence[Image.Image], spec: ResizeSpec, timing: Timing) -> bytes:
+    """Lossy WebP, alpha kept; animated when there are several frames."""
+    options: dict[str, object] = {"quality": spec.quality, "method": WEBP_METHOD}
+    if len(frames) > 1:
+        options.update(
+            save_all=True,
+            append_images=[_colour(frame) for frame in frames[1:]],
+            duration=list(timing.durations),
+            loop=1 if timing.loop is None else timing.loop,
+        )
+    return _save(_colour(frames[0]), "WEBP", **options)
+
+
+def _gif(frames: Sequence[Image.Image], timing: Timing) -> bytes:
+    """GIF with per-frame palettes; animated when there are several frames.
+
+    The decoder hands over whole pictures with the source's disposal already
+    applied, so the written disposal only has to let each picture show as it
+    is: with transparency anywhere, every frame clears to transparent before
+    the next (2); when all are opaque, each frame just covers the last (1),
+    which lets Pillow store only the changed rectangle. Pillow's palette
+    optimisation is off for animations: it drops a transparent index that a
+    frame does not use, and with it the frame's transparency.
+    """
+    paletted = [to_palette(frame) for frame in frames]
+    if len(paletted) == 1:
+        return _save(paletted[0], "GIF")
+    transparent = any("transparency" in frame.info for frame in paletted)
+    if transparent:
+        paletted = [to_palette(frame, declare_transparency=True) for frame in frames]
+    options: dict[str, object] = {
+        "save_all": True,
+        "append_images": paletted[1:],
+        "duration": list(timing.durations),
+        "disposal": 2 if transparent else 1,
+        "optimize": False,
+    }
+    if timing.loop is not None:
+        options["loop"] = timing.loop
+    return _save(paletted[0], "GIF", **options)
+
+
+def _bare(image: Image.Image) -> Image.Image:
+    """``image`` without Pillow ``info`` metadata; ``image`` itself when it has none."""
+    if not image.info:
+        return image
+    bare = image.copy()
+    bare.info = {}
+    return bare
+
+
+def _colour(image: Image.Image) -> Image.Image:
+    """``image`` in RGB or RGBA, for encoders without a grayscale mode."""
+    mode = {"L": "RGB", "LA": "RGBA"}.get(image.mode)
+    return image if mode is None else image.convert(mode)
+
+
+def _save(image: Image.Image, pillow_format: str, **options: object) -> bytes:
+    """``image`` encoded by Pillow's ``pillow_format`` writer with ``options``."""
+    buffer = io.BytesIO()
+    image.save(buffer, pillow_format, **options)
+    return buffer.getvalue()

@@ -1,0 +1,104 @@
+"""Open encoded bytes as an image, checking every limit before any decode.
+
+:func:`open_source` reads only the header: it detects the format by content
+(never by a file name), restricted to the formats the engine supports, and
+refuses inputs over the byte, pixel and animation limits. :func:`read_frames`
+then decodes the frames the caller wants, one at a time, so an animation never
+has to sit in memory whole.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from PIL import Image
+
+from .limits import Limits
+from .orient import displayed_size, read_orientation
+from .plan import Size
+
+OPEN_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "TIFF", "BMP")
+"""Pillow formats the engine opens; nothing else is even parsed."""
+
+EXTENSIONS: dict[str, str] = {
+    "JPEG": "jpg",
+    "MPO": "jpg",
+    "PNG": "png",
+    "GIF": "gif",
+    "WEBP": "webp",
+    "AVIF": "avif",
+    "TIFF": "tiff",
+    "BMP": "bmp",
+}
+"""Canonical extension of each format Pillow reports (camera JPEGs open as MPO)."""
+
+ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "AVIF"})
+"""Formats whose extra frames are an animation; TIFF pages and MPO previews are not."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """An opened, not yet decoded image and what its header says.
+
+    ``size`` is as displayed (after EXIF orientation); ``frames`` counts the
+    animation's frames (1 for a still image); ``loop`` is the animation's loop
+    count, None when the file sets none.
+    """
+
+    image: Image.Image
+    format: str
+    size: Size
+    orientation: int
+    frames: int
+    loop: int | None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: its pixels and how long it shows, in ms."""
+
+    image: Image.Image
+    duration: int
+
+
+def open_source(data: bytes, limits: Limits) -> Source:
+    """Parse the header of ``data`` and check it against ``limits``; decode nothing.
+
+    Must run inside :func:`~shiftmedia.engine.guard.pillow_errors`, which turns
+    Pillow's exceptions into shiftmedia's.
+    """
+    limits.check_input(len(data))
+    image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
+    pixel_format = image.format or ""
+    frames = getattr(image, "n_frames", 1) if pixel_format in ANIMATED_FORMATS else 1
+    limits.check_image(image.size, frames)
+    orientation = read_orientation(image)
+    loop = image.info.get("loop")
+    return Source(
+        image=image,
+        format=EXTENSIONS[pixel_format],
+        size=displayed_size(image.size, orientation),
+        orientation=orientation,
+        frames=frames,
+        loop=loop if isinstance(loop, int) else None,
+    )
+
+
+def read_frames(source: Source, count: int) -> Iterator[Frame]:
+    """Decode the first ``count`` frames of ``source``, each as an independent image.
+
+    Frames of GIF and WebP animations come out composited: each is the whole
+    picture as displayed at that moment, not a patch over the previous one.
+    """
+    image = source.image
+    for index in range(min(count, source.frames)):
+        if source.frames > 1:
+            image.seek(index)
+        image.load()
+        duration = image.info.get("duration", 0)
+        yield Frame(
+            image=image.copy() if source.frames > 1 else image,
+            duration=int(duration) if isinstance(duration, (int, float)) else 0,
+        )

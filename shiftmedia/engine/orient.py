@@ -1,0 +1,45 @@
+"""EXIF orientation: read it from the header, apply it to the pixels.
+
+Cameras store pixels as the sensor saw them and record how to display them in
+the EXIF Orientation tag (1-8). Browsers honour the tag inconsistently, and the
+encoder strips all EXIF, so the engine turns the pixels upright itself; the
+output then carries no orientation at all.
+"""
+
+from __future__ import annotations
+
+from PIL import ExifTags, Image
+
+from .plan import Size
+
+TRANSPOSITIONS: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+"""The transposition that makes an image of each orientation upright."""
+
+
+def read_orientation(image: Image.Image) -> int:
+    """The EXIF orientation of ``image``: 1-8, with 1 for absent or invalid values."""
+    value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+def displayed_size(size: Size, orientation: int) -> Size:
+    """The size of a ``size`` image once shown at ``orientation`` (5-8 swap the sides).
+
+    The mapping is its own inverse, so it also turns a displayed size back into
+    a stored one.
+    """
+    return (size[1], size[0]) if orientation >= 5 else size
+
+
+def orient(image: Image.Image, orientation: int) -> Image.Image:
+    """``image`` turned upright for ``orientation``; the image itself when already upright."""
+    method = TRANSPOSITIONS.get(orientation)
+    return image if method is None else image.transpose(method)

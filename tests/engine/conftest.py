@@ -1,0 +1,189 @@
+"""Fixtures for the engine tests: the real-world corpus and images built in memory.
+
+The corpus (``SHIFTMEDIA_CORPUS``, else ``<repo>/../shared/corpus``) holds camera
+photos and hostile files; tests that need it skip with a reason when it is
+absent. Everything else runs on small images generated here with Pillow, so
+the basic engine tests need no files at all.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+CORPUS_ENV = "SHIFTMEDIA_CORPUS"
+
+QUADRANT_COLOURS = ((255, 0, 0), (0, 200, 0), (0, 0, 255), (255, 255, 255))
+"""Upright test picture: top-left red, top-right green, bottom-left blue, bottom-right white."""
+
+STORED_FOR = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+"""How a camera stores an upright picture for each EXIF orientation (the inverse
+of what a viewer applies)."""
+
+
+def corpus_dir() -> Path:
+    """Where the corpus is expected: the env override, else beside the repository."""
+    override = os.environ.get(CORPUS_ENV)
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+
+def _missing_reason() -> str:
+    return f"image corpus not found at {corpus_dir()}; set {CORPUS_ENV} to run these tests"
+
+
+def decodable_corpus_files() -> list[str]:
+    """Corpus files meant to decode: all but the corrupt ``bad_*`` and the ``bomb_*``."""
+    path = corpus_dir()
+    if not path.is_dir():
+        return []
+    return sorted(
+        entry.name
+        for entry in path.iterdir()
+        if entry.suffix != ".md" and not entry.name.startswith(("bad_", "bomb_"))
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``corpus_file`` over the decodable corpus, or one skipped case."""
+    if "corpus_file" in metafunc.fixturenames:
+        names = decodable_corpus_files()
+        params = names or [pytest.param("", marks=pytest.mark.skip(reason=_missing_reason()))]
+        metafunc.parametrize("corpus_file", params)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The corpus directory; skips the test when it does not exist."""
+    path = corpus_dir()
+    if not path.is_dir():
+        pytest.skip(_missing_reason())
+    return path
+
+
+class Samples:
+    """Builders for small test images, encoded in memory."""
+
+    @staticmethod
+    def encode(image: Image.Image, pillow_format: str, **options: object) -> bytes:
+        """``image`` saved as ``pillow_format``."""
+        buffer = io.BytesIO()
+        image.save(buffer, pillow_format, **options)
+        return buffer.getvalue()
+
+    @staticmethod
+    def quadrants(size: tuple[int, int] = (64, 48)) -> Image.Image:
+        """An upright RGB picture of four flat quadrants (see QUADRANT_COLOURS)."""
+        width, height = size
+        image = Image.new("RGB", size)
+        boxes = (
+            (0, 0, width // 2, height // 2),
+            (width // 2, 0, width, height // 2),
+            (0, height // 2, width // 2, height),
+            (width // 2, height // 2, width, height),
+        )
+        for colour, box in zip(QUADRANT_COLOURS, boxes, strict=True):
+            image.paste(colour, box)
+        return image
+
+    @staticmethod
+    def stored(upright: Image.Image, orientation: int) -> Image.Image:
+        """The pixels a camera stores for ``upright`` when it tags ``orientation``."""
+        method = STORED_FOR[orientation]
+        return upright.copy() if method is None else upright.transpose(method)
+
+    @classmethod
+    def oriented_jpeg(cls, orientation: int, size: tuple[int, int] = (64, 48)) -> bytes:
+        """A JPEG that displays as ``quadrants(size)`` through EXIF ``orientation``."""
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        stored = cls.stored(cls.quadrants(size), orientation)
+        return cls.encode(stored, "JPEG", quality=95, exif=exif.tobytes())
+
+    @classmethod
+    def rgba_png(cls, size: tuple[int, int] = (64, 48)) -> bytes:
+        """A PNG whose left half is fully transparent and right half opaque red."""
+        image = Image.new("RGBA", size, (255, 0, 0, 255))
+        image.paste((0, 0, 0, 0), (0, 0, size[0] // 2, size[1]))
+        return cls.encode(image, "PNG")
+
+    @staticmethod
+    def png_header(width: int, height: int) -> bytes:
+        """A PNG that is only a signature, a valid IHDR claiming ``width`` × ``height``
+        (8-bit RGB), an empty IDAT and IEND: a bomb as far as the header goes."""
+
+        def chunk(kind: bytes, body: bytes) -> bytes:
+            crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+            return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+        ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b""))
+            + chunk(b"IEND", b"")
+        )
+
+    @classmethod
+    def jpeg_header(cls, width: int, height: int) -> bytes:
+        """A small real JPEG whose SOF0 header is patched to claim ``width`` × ``height``."""
+        data = bytearray(cls.encode(Image.new("L", (16, 16), 128), "JPEG"))
+        sof = data.index(b"\xff\xc0")
+        data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+        return bytes(data)
+
+    @classmethod
+    def animated_gif(
+        cls,
+        colours: Sequence[tuple[int, int, int, int]],
+        durations: Sequence[int],
+        size: tuple[int, int] = (40, 30),
+        loop: int | None = 0,
+    ) -> bytes:
+        """A GIF with one flat frame per colour; alpha 0 makes that frame's left half clear."""
+        frames = []
+        for colour in colours:
+            frame = Image.new("RGBA", size, (*colour[:3], 255))
+            if colour[3] == 0:
+                frame.paste((0, 0, 0, 0), (0, 0, size[0] // 2, size[1]))
+            frames.append(frame)
+        options: dict[str, object] = {"duration": list(durations), "disposal": 2, "optimize": False}
+        if loop is not None:
+            options["loop"] = loop
+        return cls.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], **options)
+
+    @staticmethod
+    def truncated(data: bytes, keep: float = 0.6) -> bytes:
+        """The first ``keep`` fraction of ``data``."""
+        return data[: int(len(data) * keep)]
+
+    @classmethod
+    def photo_jpeg(cls, size: tuple[int, int] = (320, 240)) -> bytes:
+        """A JPEG of a smooth gradient, large enough that truncation cuts entropy data."""
+        gradient = Image.linear_gradient("L").resize(size)
+        across = gradient.transpose(Image.Transpose.ROTATE_90).resize(size)
+        image = Image.merge("RGB", (gradient, across, gradient))
+        return cls.encode(image, "JPEG", quality=90)
+
+
+@pytest.fixture(scope="session")
+def samples() -> type[Samples]:
+    """The in-memory image builders."""
+    return Samples

@@ -1,0 +1,91 @@
+"""Opening: format by content, supported formats only, limits before decode."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from shiftmedia.engine import Limits
+from shiftmedia.engine.guard import pillow_errors
+from shiftmedia.engine.load import open_source, read_frames
+from shiftmedia.errors import InvalidImage, LimitExceeded
+
+
+def _open(data: bytes, limits: Limits = Limits()):
+    with pillow_errors():
+        return open_source(data, limits)
+
+
+@pytest.mark.parametrize(
+    ("pillow_format", "extension"),
+    [("JPEG", "jpg"), ("PNG", "png"), ("GIF", "gif"), ("WEBP", "webp"), ("AVIF", "avif"), ("TIFF", "tiff"), ("BMP", "bmp")],
+)
+def test_format_is_detected_by_content(samples, pillow_format: str, extension: str) -> None:
+    source = _open(samples.encode(Image.new("RGB", (30, 20)), pillow_format))
+    assert source.format == extension
+    assert source.size == (30, 20) and source.frames == 1 and source.orientation == 1
+
+
+@pytest.mark.parametrize("pillow_format", ["PCX", "TGA", "ICO", "PPM"])
+def test_formats_outside_the_list_are_not_opened(samples, pillow_format: str) -> None:
+    with pytest.raises(InvalidImage, match="not an image"):
+        _open(samples.encode(Image.new("RGB", (16, 16)), pillow_format))
+
+
+def test_not_an_image() -> None:
+    with pytest.raises(InvalidImage):
+        _open(b"<html>hello</html>")
+
+
+def test_opening_decodes_nothing(samples) -> None:
+    source = _open(samples.photo_jpeg())
+    assert source.image.tile, "pixels should still be waiting to be decoded"
+
+
+def test_size_is_as_displayed(samples) -> None:
+    source = _open(samples.oriented_jpeg(6, size=(60, 40)))
+    assert source.orientation == 6 and source.size == (60, 40) and source.image.size == (40, 60)
+
+
+def test_input_bytes_checked_first(samples) -> None:
+    with pytest.raises(LimitExceeded, match="bytes"):
+        _open(b"x" * 101, Limits(max_input_bytes=100))
+
+
+def test_pixels_checked_from_the_header(samples) -> None:
+    with pytest.raises(LimitExceeded, match="20x20"):
+        _open(samples.encode(Image.new("RGB", (20, 20)), "PNG"), Limits(max_pixels=399))
+
+
+def test_animation_frames_times_pixels_checked(samples) -> None:
+    data = samples.animated_gif([(255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)], [10, 20, 30], size=(10, 10))
+    assert _open(data, Limits(max_frame_pixels=300)).frames == 3
+    with pytest.raises(LimitExceeded, match="3 frames"):
+        _open(data, Limits(max_frame_pixels=299))
+
+
+@pytest.mark.parametrize("builder", ["png_header", "jpeg_header"])
+def test_header_bombs_are_refused_without_decoding(samples, builder: str) -> None:
+    with pytest.raises(LimitExceeded):
+        _open(getattr(samples, builder)(20000, 20000))
+
+
+def test_our_pixel_limit_applies_below_pillows(samples) -> None:
+    with pytest.raises(LimitExceeded, match="over the limit of 50000000"):
+        _open(samples.png_header(8000, 8000))
+
+
+def test_read_frames_yields_durations_and_stops_at_count(samples) -> None:
+    data = samples.animated_gif([(255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)], [10, 20, 30], loop=2)
+    source = _open(data)
+    assert source.loop == 2
+    frames = list(read_frames(source, 3))
+    assert [frame.duration for frame in frames] == [10, 20, 30]
+    assert [frame.image.convert("RGB").getpixel((0, 0)) for frame in frames] == [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    assert len(list(read_frames(_open(data), 1))) == 1
+
+
+def test_still_images_have_one_frame(samples) -> None:
+    source = _open(samples.photo_jpeg())
+    frames = list(read_frames(source, 10))
+    assert len(frames) == 1 and frames[0].image.size == (320, 240)
