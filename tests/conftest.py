@@ -1,0 +1,80 @@
+"""Shared fixtures: test images, a local-disk storage, the Flask app and client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from shiftmedia.backends.local import LocalBackend
+from shiftmedia.storage import Storage
+from webapp import create_app
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).resolve().parent.parent
+SECRET_KEYS = ["test-secret-key-newest-0123456789", "test-secret-key-older-0123456789"]
+PUBLIC_URL = "http://media.test/media"
+
+
+def corpus_dir() -> Path | None:
+    """The full image corpus (``SHIFTMEDIA_CORPUS`` or ``../shared/corpus``), if present."""
+    path = Path(os.environ.get("SHIFTMEDIA_CORPUS") or REPO.parent / "shared" / "corpus")
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    """The licence-clean images kept in the repository."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The full corpus; tests that need it are skipped, with the reason, where it is absent."""
+    path = corpus_dir()
+    if path is None:
+        pytest.skip("the image corpus is absent (set SHIFTMEDIA_CORPUS or clone beside ../shared)")
+    return path
+
+
+@pytest.fixture
+def media_root(tmp_path: Path) -> Path:
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def storage(media_root: Path) -> Storage:
+    """A storage on local disk under a fresh temporary folder."""
+    return Storage(LocalBackend(media_root, PUBLIC_URL), SECRET_KEYS)
+
+
+@pytest.fixture
+def app(media_root: Path) -> Iterator[Flask]:
+    """The service app on a fresh local-disk root."""
+    app = create_app(
+        {
+            "SHIFTMEDIA_STORAGE": "local",
+            "SHIFTMEDIA_LOCAL_ROOT": str(media_root),
+            "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
+            "SHIFTMEDIA_PUBLIC_URL": PUBLIC_URL,
+        }
+    )
+    app.config["TESTING"] = True
+    yield app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def forge_signature(key: str) -> str:
+    """``key`` with its signature replaced by another well-formed one."""
+    stem, ext = key.rsplit(".", 1)
+    signature = stem[-43:]
+    forged = "A" * 43 if signature != "A" * 43 else "B" * 43
+    return f"{stem[:-43]}{forged}.{ext}"
