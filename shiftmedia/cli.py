@@ -1,0 +1,196 @@
+"""The ``shiftmedia`` command: store, sign, resize and delete from a shell.
+
+Every command reads the same settings as the service (environment, or a TOML
+file given with ``--config``), prints one plain line per result or, with
+``--json``, one JSON object, and turns every library error into one line on
+standard error and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import Settings, build_storage, load_settings
+from .errors import ShiftMediaError
+from .spec import FORMATS, GRAVITIES, MODES, ResizeSpec
+from .storage import Storage
+
+EXIT_ERROR = 1
+
+
+class _Group(click.Group):
+    """A group that reports library errors as one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ShiftMediaError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="SHIFTMEDIA_CONFIG",
+    help="TOML file of SHIFTMEDIA_*/S3_* settings (the environment overrides it).",
+)
+@click.version_option(package_name="shiftmedia")
+@click.pass_context
+def main(ctx: click.Context, config_file: Path | None) -> None:
+    """Signed, on-the-fly image resizes stored beside their originals."""
+    ctx.obj = config_file
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return load_settings(config_file=ctx.find_root().obj)
+
+
+def _storage(ctx: click.Context) -> Storage:
+    return build_storage(_settings(ctx))
+
+
+def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    click.echo(json.dumps(payload, sort_keys=True) if as_json else text)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", help="File name to store under (default: the file's own name).")
+@json_option
+@click.pass_context
+def put(ctx: click.Context, path: Path, name: str | None, as_json: bool) -> None:
+    """Store the image at PATH as a new original; print its id and URL."""
+    storage = _storage(ctx)
+    media_id = storage.put(path, filename=name)
+    url = storage.original_url(media_id)
+    _emit(as_json, {"id": media_id, "url": url}, f"{media_id}\n{url}")
+
+
+@main.command()
+@click.argument("media_id", metavar="ID")
+@click.argument("size")
+@click.option("--mode", type=click.Choice(MODES), default="fit", show_default=True)
+@click.option("--quality", type=click.IntRange(1, 100), help="1-100 (lossy formats); default per format.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format  [default: webp]")
+@click.option("--upscale/--no-upscale", default=False, show_default=True, help="Enlarge small originals.")
+@click.option("--gravity", type=click.Choice(GRAVITIES), default="c", show_default=True, help="fill/pad anchor.")
+@click.option("--background", help="Pad and JPEG-flatten colour, rrggbb or rrggbbaa.")
+@json_option
+@click.pass_context
+def url(
+    ctx: click.Context,
+    media_id: str,
+    size: str,
+    mode: str,
+    quality: int | None,
+    fmt: str | None,
+    upscale: bool,
+    gravity: str,
+    background: str | None,
+    as_json: bool,
+) -> None:
+    """Print the signed URL of ID resized to SIZE (WxH, 0 for an auto side)."""
+    storage = _storage(ctx)
+    key = storage.resize_key(
+        media_id,
+        size,
+        mode=mode,
+        quality=quality,
+        format=fmt,
+        upscale=upscale,
+        gravity=gravity,
+        background=background,
+    )
+    address = storage.backend.public_url(key)
+    _emit(as_json, {"url": address, "key": key}, address)
+
+
+@main.command()
+@click.argument("url_or_key")
+@json_option
+@click.pass_context
+def resize(ctx: click.Context, url_or_key: str, as_json: bool) -> None:
+    """Create the derivative a signed URL or key names (now, not on first request)."""
+    made = _storage(ctx).create_resize(url_or_key)
+    payload = {"key": made.key, "width": made.width, "height": made.height, "format": made.format, "bytes": made.size}
+    verb = "created" if made.created else "exists"
+    _emit(as_json, payload, f"{verb} {made.key} ({made.width}x{made.height} {made.format}, {made.size} bytes)")
+
+
+@main.command()
+@click.argument("media_id", metavar="ID")
+@json_option
+@click.pass_context
+def delete(ctx: click.Context, media_id: str, as_json: bool) -> None:
+    """Delete the original ID and every derivative of it."""
+    count = _storage(ctx).delete(media_id)
+    _emit(as_json, {"id": media_id, "deleted": count}, f"deleted {count} objects of {media_id}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--size", required=True, help="WxH, 0 for an auto side.")
+@click.option("--mode", type=click.Choice(MODES), default="fit", show_default=True)
+@click.option("--quality", type=click.IntRange(1, 100), help="1-100 (lossy formats); default per format.")
+@click.option("--upscale/--no-upscale", default=False, show_default=True)
+@click.option("--gravity", type=click.Choice(GRAVITIES), default="c", show_default=True)
+@click.option("--background", help="Pad and JPEG-flatten colour, rrggbb or rrggbbaa.")
+@json_option
+@click.pass_context
+def convert(
+    ctx: click.Context,
+    source: Path,
+    target: Path,
+    size: str,
+    mode: str,
+    quality: int | None,
+    upscale: bool,
+    gravity: str,
+    background: str | None,
+    as_json: bool,
+) -> None:
+    """Resize the image file SOURCE into TARGET (format from its extension); no storage."""
+    from .engine import render
+
+    spec = ResizeSpec.create(
+        size,
+        mode=mode,
+        quality=quality,
+        format=target.suffix.lstrip(".") or None,
+        upscale=upscale,
+        gravity=gravity,
+        background=background,
+    )
+    made = render(source.read_bytes(), spec, _settings(ctx).limits)
+    try:
+        target.write_bytes(made.data)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {target}: {exc.strerror}") from None
+    payload = {"path": str(target), "width": made.width, "height": made.height, "format": made.format, "bytes": len(made.data)}
+    _emit(as_json, payload, f"{target} ({made.width}x{made.height} {made.format}, {len(made.data)} bytes)")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--debug", is_flag=True, help="Flask debug mode (reloader, tracebacks): development only.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
+    """Run the development server (use gunicorn 'webapp:create_app()' in production)."""
+    from webapp import create_app
+
+    settings = _settings(ctx)
+    build_storage(settings).backend.check()
+    create_app(dict(settings.values)).run(host=host, port=port, debug=debug)

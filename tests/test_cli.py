@@ -1,0 +1,123 @@
+"""The `shiftmedia` command: every subcommand, --json, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from shiftmedia.cli import main
+
+from .conftest import SECRET_KEYS
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "SHIFTMEDIA_STORAGE": "local",
+        "SHIFTMEDIA_LOCAL_ROOT": str(tmp_path / "media"),
+        "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
+        "SHIFTMEDIA_PUBLIC_URL": "http://127.0.0.1:8000/media",
+        "SHIFTMEDIA_CONFIG": "",
+    }
+
+
+def run(env: dict[str, str], *args: str, code: int = 0) -> str:
+    result = CliRunner().invoke(main, list(args), env=env)
+    assert result.exit_code == code, result.output + result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    return result.stdout if code == 0 else result.stderr
+
+
+def test_round_trip(env: dict[str, str], fixtures: Path, tmp_path: Path) -> None:
+    put = json.loads(run(env, "put", str(fixtures / "exif_orient_6.jpg"), "--json"))
+    assert set(put) == {"id", "url"} and put["url"].endswith("/exif_orient_6.jpg")
+    signed = json.loads(
+        run(env, "url", put["id"], "400x300", "--mode", "fill", "--quality", "80", "--format", "webp", "--json")
+    )
+    assert set(signed) == {"url", "key"} and "/400x300-fill-80-noupscale-" in signed["url"]
+    assert run(env, "url", put["id"], "400x300", "--mode", "fill", "--quality", "80", "--format", "webp").strip() == signed["url"]
+    made = json.loads(run(env, "resize", signed["url"], "--json"))
+    assert made == {"key": signed["key"], "width": 400, "height": 300, "format": "webp", "bytes": made["bytes"]}
+    with Image.open(tmp_path / "media" / signed["key"]) as image:
+        assert image.size == (400, 300)
+    assert run(env, "resize", signed["key"]).startswith("exists ")
+    deleted = json.loads(run(env, "delete", put["id"], "--json"))
+    assert deleted == {"id": put["id"], "deleted": 2}
+
+
+def test_plain_output(env: dict[str, str], fixtures: Path) -> None:
+    media_id, url = run(env, "put", str(fixtures / "png_palette_trns.png")).split()
+    assert url.endswith(".png") and media_id in url.replace("/", "-")
+    assert run(env, "delete", media_id).strip() == f"deleted 1 objects of {media_id}"
+
+
+def test_convert(env: dict[str, str], fixtures: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out.jpg"
+    made = json.loads(
+        run(env, "convert", str(fixtures / "exif_orient_6.jpg"), str(target), "--size", "300x300", "--mode", "pad", "--json")
+    )
+    assert made["width"] == 300 and made["format"] == "jpg"
+    with Image.open(target) as image:
+        assert image.size == (300, 300) and image.format == "JPEG"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["put", "{fixtures}/bad_corrupt_header.jpg"], "error: "),
+        (["url", "not-an-id", "10x10"], "error: invalid id"),
+        (["url", "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "10xx"], "error: invalid size"),
+        (["url", "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "0x10", "--mode", "fill"], "error: mode fill needs"),
+        (["resize", "http://x/media/3f2b8c1e/9a4d/4c6b/8e2f/1a2b3c4d5e6f/10x10-fit-80-noupscale-" + "A" * 43 + ".webp"],
+         "error: invalid signature"),
+        (["resize", "garbage"], "error: no media key"),
+        (["delete", "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f"], "error: no media with id"),
+    ],
+)
+def test_errors_are_one_line(env: dict[str, str], fixtures: Path, args: list[str], message: str) -> None:
+    output = run(env, *[a.format(fixtures=fixtures) for a in args], code=1)
+    assert output.startswith(message) and output.count("\n") == 1
+
+
+def test_missing_secret_is_a_clear_error(env: dict[str, str], fixtures: Path) -> None:
+    env["SHIFTMEDIA_SECRET_KEYS"] = ""
+    assert "SHIFTMEDIA_SECRET_KEYS is not set" in run(env, "put", str(fixtures / "png_palette_trns.png"), code=1)
+
+
+def test_config_file(env: dict[str, str], fixtures: Path, tmp_path: Path) -> None:
+    config = tmp_path / "shiftmedia.toml"
+    config.write_text(
+        f'SHIFTMEDIA_LOCAL_ROOT = "{tmp_path / "from-file"}"\n'
+        f'SHIFTMEDIA_SECRET_KEYS = ["{SECRET_KEYS[0]}"]\n'
+        'SHIFTMEDIA_PUBLIC_URL = "https://cdn.example.com/m"\n'
+    )
+    del env["SHIFTMEDIA_LOCAL_ROOT"], env["SHIFTMEDIA_SECRET_KEYS"], env["SHIFTMEDIA_PUBLIC_URL"]
+    put = json.loads(run(env, "--config", str(config), "put", str(fixtures / "png_palette_trns.png"), "--json"))
+    assert put["url"].startswith("https://cdn.example.com/m/")
+    assert any((tmp_path / "from-file").rglob("*.png"))
+    config.write_text("UNKNOWN = 1\n")
+    assert "unknown setting" in run(env, "--config", str(config), "put", str(fixtures / "png_palette_trns.png"), code=1)
+
+
+@pytest.mark.parametrize("command", [[], ["put"], ["url"], ["resize"], ["delete"], ["serve"], ["convert"]])
+def test_help(command: list[str]) -> None:
+    result = CliRunner().invoke(main, [*command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_python_dash_m(env: dict[str, str], fixtures: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "shiftmedia", "put", str(fixtures / "png_palette_trns.png"), "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert set(json.loads(result.stdout)) == {"id", "url"}

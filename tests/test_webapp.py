@@ -1,0 +1,124 @@
+"""The standalone service: the demo page, and real HTTP under gunicorn and `shiftmedia serve`."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from PIL import Image
+
+from shiftmedia.backends.local import LocalBackend
+from shiftmedia.storage import Storage
+
+from .conftest import REPO, SECRET_KEYS
+
+
+def test_demo_upload_shows_every_size(client: FlaskClient, fixtures: Path) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and b'type="file"' in page.data
+    with (fixtures / "exif_orient_6.jpg").open("rb") as stream:
+        upload = client.post("/upload", data={"image": (stream, "Holiday.jpg")})
+    assert upload.status_code == 303
+    shown = client.get(upload.headers["Location"])
+    assert shown.status_code == 200
+    sources = re.findall(r'<img src="([^"]+)"', shown.data.decode())
+    assert len(sources) == 5
+    for src in sources:
+        response = client.get(src.removeprefix("http://media.test"))
+        assert response.status_code == 200, src
+        Image.open(io.BytesIO(response.data)).verify()
+
+
+def test_demo_rejects_bad_uploads(client: FlaskClient) -> None:
+    response = client.post("/upload", data={"image": (io.BytesIO(b"hello"), "x.jpg")})
+    assert response.status_code == 422
+    assert client.post("/upload", data={}).status_code == 422
+    assert client.get("/?id=nope").status_code == 404
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], deadline: float = 30) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {deadline} s")
+
+
+def fetch(url: str) -> tuple[int, bytes, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.read(), dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, error.read(), dict(error.headers)
+
+
+def start(command: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    process = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/", process)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(params=["gunicorn", "shiftmedia serve"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    port = free_port()
+    root = tmp_path / "media"
+    env = {
+        **os.environ,
+        "SHIFTMEDIA_LOCAL_ROOT": str(root),
+        "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
+        "SHIFTMEDIA_PUBLIC_URL": f"http://127.0.0.1:{port}/media",
+    }
+    bindir = Path(sys.executable).parent
+    if request.param == "gunicorn":
+        command = [str(bindir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "webapp:create_app()"]
+    else:
+        command = [str(bindir / "shiftmedia"), "serve", "--port", str(port)]
+    for base in start(command, env, port):
+        yield base, root
+
+
+@pytest.mark.integration
+def test_real_server_resizes_over_http(server: tuple[str, Path], fixtures: Path) -> None:
+    base, root = server
+    storage = Storage(LocalBackend(root, f"{base}/media"), SECRET_KEYS)
+    media_id = storage.put(fixtures / "jpeg_progressive_1280x960.jpg")
+    url = storage.resize_url(media_id, "320x240", mode="fill", format="webp")
+    status, body, headers = fetch(url)
+    assert status == 200 and headers["Content-Type"] == "image/webp"
+    assert Image.open(io.BytesIO(body)).size == (320, 240)
+    assert fetch(url)[1] == body
+    status, body, headers = fetch(url.replace("320x240", "321x240"))
+    assert status == 403 and headers["Cache-Control"] == "no-store" and b"Traceback" not in body
+    assert fetch(f"{base}/media/nope.jpg")[0] == 404

@@ -1,0 +1,69 @@
+"""The standalone shiftmedia service: the media endpoint plus a demo page.
+
+``gunicorn 'webapp:create_app()'`` runs it; settings come from the environment
+(and ``SHIFTMEDIA_CONFIG``), see :mod:`shiftmedia.config`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from shiftmedia.config import load_settings
+from shiftmedia.errors import InvalidImage, LimitExceeded, ShiftMediaError
+from shiftmedia.flask import ShiftMedia, error_response, get_storage
+from shiftmedia.ids import check_id
+
+#: The sizes the demo page shows for an upload: (label, size, options).
+DEMO_SIZES: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("fit 400x300 (webp)", "400x300", {"mode": "fit"}),
+    ("fill 400x300 (jpg)", "400x300", {"mode": "fill", "format": "jpg"}),
+    ("pad 400x300 (png)", "400x300", {"mode": "pad", "format": "png", "background": "eeeeee"}),
+    ("fill 200x200, top (avif)", "200x200", {"mode": "fill", "format": "avif", "gravity": "n"}),
+    ("fit 160 wide (jpg q60)", "160", {"format": "jpg", "quality": 60}),
+)
+_UPLOAD_SLACK = 64 * 1024
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The service app: settings from the environment, then ``config``."""
+    app = Flask(__name__)
+    settings = load_settings(overrides=config)
+    app.config.update(settings.values)
+    app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_input_bytes + _UPLOAD_SLACK
+    ShiftMedia(app)
+    app.add_url_rule("/", "index", index, methods=["GET"])
+    app.add_url_rule("/upload", "upload", upload, methods=["POST"])
+    app.register_error_handler(413, lambda _e: error_response(LimitExceeded("the upload is too large")))
+    return app
+
+
+def index() -> str:
+    """The demo: an upload form, and the last upload at several sizes and modes."""
+    media_id = request.args.get("id")
+    samples: list[tuple[str, str]] = []
+    original = None
+    if media_id:
+        storage = get_storage()
+        try:
+            check_id(media_id)
+            original = storage.original_url(media_id)
+            samples = [(label, storage.resize_url(media_id, size, **opts)) for label, size, opts in DEMO_SIZES]
+        except ShiftMediaError:
+            abort(404)
+    return render_template("index.html", media_id=media_id, original=original, samples=samples)
+
+
+def upload() -> Response:
+    """Store the uploaded file and show it on the demo page."""
+    file = request.files.get("image")
+    if file is None or not file.filename:
+        return error_response(InvalidImage("no file was uploaded"))
+    try:
+        media_id = get_storage().put(file.stream, filename=file.filename)
+    except ShiftMediaError as error:
+        return error_response(error)
+    return redirect(url_for("index", id=media_id), code=303)
