@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,46 @@ class _Group(click.Group):
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def _gravity(_ctx: click.Context, _param: click.Parameter, value: str) -> str | tuple[float, float]:
+    """A compass point, or a focal point written ``X,Y`` in fractions (``0.3,0.6``)."""
+    if value in GRAVITIES:
+        return value
+    try:
+        x, y = (float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"use one of {', '.join(GRAVITIES)} or X,Y fractions such as 0.3,0.6") from None
+    return (x, y)
+
+
+def _rect(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int, int, int] | None:
+    """A crop rectangle written ``X,Y,W,H`` in source pixels."""
+    if value is None:
+        return None
+    try:
+        x, y, w, h = (int(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter("use X,Y,WIDTH,HEIGHT in pixels, e.g. 100,50,800,600") from None
+    return (x, y, w, h)
+
+
+def resize_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every resize-making command shares, passed on as ``options``."""
+    for decorator in reversed(
+        [
+            click.option("--mode", type=click.Choice(MODES), default="fit", show_default=True),
+            click.option("--quality", type=click.IntRange(1, 100), help="1-100 (lossy formats); default per format."),
+            click.option("--upscale/--no-upscale", default=False, show_default=True, help="Enlarge small originals."),
+            click.option("--gravity", default="c", show_default=True, callback=_gravity,
+                         help=f"fill/crop/pad anchor: {', '.join(GRAVITIES)}, or a focal point X,Y (fractions)."),
+            click.option("--background", help="Pad and JPEG-flatten colour, rrggbb or rrggbbaa."),
+            click.option("--rect", callback=_rect, help="crop mode's source rectangle X,Y,W,H in pixels."),
+            click.option("--keep-icc", is_flag=True, help="Keep the source's ICC profile instead of converting to sRGB."),
+        ]
+    ):
+        command = decorator(command)
+    return command
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,38 +121,14 @@ def put(ctx: click.Context, path: Path, name: str | None, as_json: bool) -> None
 @main.command()
 @click.argument("media_id", metavar="ID")
 @click.argument("size")
-@click.option("--mode", type=click.Choice(MODES), default="fit", show_default=True)
-@click.option("--quality", type=click.IntRange(1, 100), help="1-100 (lossy formats); default per format.")
+@resize_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format  [default: webp]")
-@click.option("--upscale/--no-upscale", default=False, show_default=True, help="Enlarge small originals.")
-@click.option("--gravity", type=click.Choice(GRAVITIES), default="c", show_default=True, help="fill/pad anchor.")
-@click.option("--background", help="Pad and JPEG-flatten colour, rrggbb or rrggbbaa.")
 @json_option
 @click.pass_context
-def url(
-    ctx: click.Context,
-    media_id: str,
-    size: str,
-    mode: str,
-    quality: int | None,
-    fmt: str | None,
-    upscale: bool,
-    gravity: str,
-    background: str | None,
-    as_json: bool,
-) -> None:
+def url(ctx: click.Context, media_id: str, size: str, fmt: str | None, as_json: bool, **options: Any) -> None:
     """Print the signed URL of ID resized to SIZE (WxH, 0 for an auto side)."""
     storage = _storage(ctx)
-    key = storage.resize_key(
-        media_id,
-        size,
-        mode=mode,
-        quality=quality,
-        format=fmt,
-        upscale=upscale,
-        gravity=gravity,
-        background=background,
-    )
+    key = storage.resize_key(media_id, size, format=fmt, **options)
     address = storage.backend.public_url(key)
     _emit(as_json, {"url": address, "key": key}, address)
 
@@ -142,37 +159,14 @@ def delete(ctx: click.Context, media_id: str, as_json: bool) -> None:
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--size", required=True, help="WxH, 0 for an auto side.")
-@click.option("--mode", type=click.Choice(MODES), default="fit", show_default=True)
-@click.option("--quality", type=click.IntRange(1, 100), help="1-100 (lossy formats); default per format.")
-@click.option("--upscale/--no-upscale", default=False, show_default=True)
-@click.option("--gravity", type=click.Choice(GRAVITIES), default="c", show_default=True)
-@click.option("--background", help="Pad and JPEG-flatten colour, rrggbb or rrggbbaa.")
+@resize_options
 @json_option
 @click.pass_context
-def convert(
-    ctx: click.Context,
-    source: Path,
-    target: Path,
-    size: str,
-    mode: str,
-    quality: int | None,
-    upscale: bool,
-    gravity: str,
-    background: str | None,
-    as_json: bool,
-) -> None:
+def convert(ctx: click.Context, source: Path, target: Path, size: str, as_json: bool, **options: Any) -> None:
     """Resize the image file SOURCE into TARGET (format from its extension); no storage."""
     from .engine import render
 
-    spec = ResizeSpec.create(
-        size,
-        mode=mode,
-        quality=quality,
-        format=target.suffix.lstrip(".") or None,
-        upscale=upscale,
-        gravity=gravity,
-        background=background,
-    )
+    spec = ResizeSpec.create(size, format=target.suffix.lstrip(".") or None, **options)
     made = render(source.read_bytes(), spec, _settings(ctx).limits)
     try:
         target.write_bytes(made.data)

@@ -10,14 +10,21 @@ object per resize and nobody can mint cache-busting variants of a signed URL.
 
 * ``w`` and ``h`` are ``0`` or a number without leading zeros; ``0`` means "from
   the aspect ratio" and is allowed only in ``fit`` mode, on one side.
-* ``mode`` is ``fit`` (inside the box), ``fill`` (cover the box, crop the rest)
-  or ``pad`` (inside the box, then pad to it with the background colour).
+* ``mode`` is ``fit`` (inside the box), ``fill`` (cover the box, crop the rest),
+  ``pad`` (inside the box, then pad to it with the background colour) or
+  ``crop`` (shift-media's manual crop: cut the source rectangle given by the
+  ``r`` option, then scale it to the box as ``fill`` would; a ``0`` side
+  follows the rectangle's aspect).
 * ``quality`` is 1-100 for lossy formats (jpg, webp, avif) and ``0`` for lossless
   ones (png, gif), where a quality would change nothing.
 * Options follow in a fixed order and only where they differ from the default and
-  change the output: ``g<gravity>`` (fill and pad: where the image sits; default
-  centre) and ``bg<rrggbb|rrggbbaa>`` (pad, and jpg's flattening of
-  transparency; default opaque white).
+  change the output: ``r<x>x<y>x<w>x<h>`` (crop mode's source rectangle, in
+  pixels of the upright image), ``g<gravity>`` (fill, crop and pad: which part
+  is kept or where the image sits; a compass point, or ``f<x>x<y>`` a focal
+  point in thousandths of the width and height, fill and crop only; default
+  centre), ``bg<rrggbb|rrggbbaa>`` (pad, and jpg's flattening of transparency;
+  default opaque white) and ``icc`` (keep the source's RGB or grey ICC profile
+  instead of converting to sRGB).
 * ``ext`` is the output format.
 """
 
@@ -31,7 +38,7 @@ from .errors import InvalidSpec
 
 FORMATS: Final = ("jpg", "png", "webp", "avif", "gif")
 LOSSY_FORMATS: Final = frozenset({"jpg", "webp", "avif"})
-MODES: Final = ("fit", "fill", "pad")
+MODES: Final = ("fit", "fill", "pad", "crop")
 GRAVITIES: Final = ("c", "n", "ne", "e", "se", "s", "sw", "w", "nw")
 DEFAULT_QUALITY: Final = {"jpg": 85, "webp": 80, "avif": 60, "png": 0, "gif": 0}
 DEFAULT_FORMAT: Final = "webp"
@@ -53,6 +60,9 @@ _SIGNED_RE = re.compile(
 )
 _DERIVATIVE_PREFIX_RE = re.compile(r"[0-9]+x[0-9]+-")
 _HEX_RE = re.compile(r"[0-9a-f]{6}(?:[0-9a-f]{2})?")
+_NUMBER = r"(?:0|[1-9][0-9]{0,4})"
+_FOCAL_RE = re.compile(r"f(0|[1-9][0-9]{0,2}|1000)x(0|[1-9][0-9]{0,2}|1000)")
+_RECT_RE = re.compile(rf"({_NUMBER})x({_NUMBER})x({_NUMBER})x({_NUMBER})")
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,8 @@ class ResizeSpec:
     format: str = DEFAULT_FORMAT
     gravity: str = "c"
     background: str = DEFAULT_BACKGROUND
+    rect: tuple[int, int, int, int] | None = None
+    keep_icc: bool = False
 
     def __post_init__(self) -> None:
         _check_int("width", self.width)
@@ -82,7 +94,7 @@ class ResizeSpec:
             raise InvalidSpec(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
         if self.width == 0 and self.height == 0:
             raise InvalidSpec("at least one side must be non-zero")
-        if self.mode != "fit" and (self.width == 0 or self.height == 0):
+        if self.mode in ("fill", "pad") and (self.width == 0 or self.height == 0):
             raise InvalidSpec(f"mode {self.mode} needs both sides; use fit for an auto side")
         if self.format not in FORMATS:
             raise InvalidSpec(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
@@ -94,10 +106,26 @@ class ResizeSpec:
             raise InvalidSpec(f"quality for lossless {self.format} must be 0")
         if not isinstance(self.upscale, bool):
             raise InvalidSpec("upscale must be a boolean")
-        if self.gravity not in GRAVITIES:
-            raise InvalidSpec(f"gravity must be one of {', '.join(GRAVITIES)}")
+        if self.gravity not in GRAVITIES and not _FOCAL_RE.fullmatch(self.gravity):
+            raise InvalidSpec(f"gravity must be one of {', '.join(GRAVITIES)} or a focal point")
         if self.gravity != "c" and self.mode == "fit":
-            raise InvalidSpec("gravity applies to fill and pad only")
+            raise InvalidSpec("gravity applies to fill, crop and pad only")
+        if self.gravity.startswith("f") and self.mode == "pad":
+            raise InvalidSpec("a focal point applies to fill and crop only")
+        if (self.rect is None) != (self.mode != "crop"):
+            raise InvalidSpec("crop mode needs a source rectangle, and only crop mode takes one")
+        if self.rect is not None:
+            if not (
+                isinstance(self.rect, tuple)
+                and len(self.rect) == 4
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in self.rect)
+            ):
+                raise InvalidSpec("the crop rectangle is four integers: x, y, width, height")
+            x, y, w, h = self.rect
+            if min(x, y) < 0 or min(w, h) < 1 or max(self.rect) > 99999:
+                raise InvalidSpec("the crop rectangle needs x, y >= 0 and a width and height >= 1")
+        if not isinstance(self.keep_icc, bool):
+            raise InvalidSpec("keep_icc must be a boolean")
         if not isinstance(self.background, str) or not _HEX_RE.fullmatch(self.background):
             raise InvalidSpec("background must be lowercase hex rrggbb or rrggbbaa")
         if len(self.background) == 8 and self.background.endswith("ff"):
@@ -116,15 +144,19 @@ class ResizeSpec:
         quality: int | None = None,
         format: str | None = None,
         upscale: bool = False,
-        gravity: str = "c",
+        gravity: str | tuple[float, float] = "c",
         background: str | None = None,
+        rect: tuple[int, int, int, int] | None = None,
+        keep_icc: bool = False,
     ) -> ResizeSpec:
         """Build a spec from friendly arguments, filling per-format defaults.
 
         ``size`` is ``"400x300"``, ``(400, 300)`` or a single width. ``quality``
         defaults per format and is ignored (set to 0) for lossless formats;
-        ``format`` accepts ``jpeg`` for ``jpg``; ``background`` accepts a leading
-        ``#`` and upper case.
+        ``format`` accepts ``jpeg`` for ``jpg``; ``gravity`` accepts a focal
+        point as ``(x, y)`` fractions of the width and height; ``background``
+        accepts a leading ``#`` and upper case; ``rect`` (crop mode) is
+        ``(x, y, width, height)`` in pixels of the upright source.
         """
         width, height = parse_size(size)
         fmt = (format or DEFAULT_FORMAT).lower()
@@ -136,7 +168,7 @@ class ResizeSpec:
         else:
             raise InvalidSpec(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
         bg = DEFAULT_BACKGROUND if background is None else _normalise_colour(background)
-        return cls(width, height, mode, q, upscale, fmt, gravity, bg)
+        return cls(width, height, mode, q, upscale, fmt, _normalise_gravity(gravity), bg, rect, keep_icc)
 
     @classmethod
     def parse(cls, name: str) -> ResizeSpec:
@@ -150,10 +182,14 @@ class ResizeSpec:
     def options(self) -> tuple[str, ...]:
         """The option tokens of the name, in canonical order."""
         tokens = []
+        if self.rect is not None:
+            tokens.append("r" + "x".join(str(v) for v in self.rect))
         if self.gravity != "c":
             tokens.append(f"g{self.gravity}")
         if self.background != DEFAULT_BACKGROUND:
             tokens.append(f"bg{self.background}")
+        if self.keep_icc:
+            tokens.append("icc")
         return tuple(tokens)
 
     @property
@@ -187,6 +223,8 @@ class ResizeSpec:
             upscale=self.upscale,
             gravity=self.gravity,
             background=self.background if (self.mode == "pad" or format == "jpg") else None,
+            rect=self.rect,
+            keep_icc=self.keep_icc,
         )
 
     def scaled(self, factor: int) -> ResizeSpec:
@@ -227,15 +265,20 @@ def parse_size(size: str | int | tuple[int, int]) -> tuple[int, int]:
 def _from_match(match: re.Match[str]) -> ResizeSpec:
     gravity = "c"
     background = DEFAULT_BACKGROUND
-    seen: list[str] = []
+    rect = None
+    keep_icc = False
     for token in match["options"].split("-")[1:]:
+        rect_match = _RECT_RE.fullmatch(token[1:]) if token.startswith("r") else None
         if token.startswith("bg"):
-            key, background = "bg", token[2:]
-        elif token.startswith("g") and token[1:] in GRAVITIES:
-            key, gravity = "g", token[1:]
+            background = token[2:]
+        elif token.startswith("g"):
+            gravity = token[1:]
+        elif rect_match:
+            rect = (int(rect_match[1]), int(rect_match[2]), int(rect_match[3]), int(rect_match[4]))
+        elif token == "icc":
+            keep_icc = True
         else:
             raise InvalidSpec(f"unknown option: {token!r}")
-        seen.append(key)
     spec = ResizeSpec(
         width=int(match["width"]),
         height=int(match["height"]),
@@ -245,10 +288,22 @@ def _from_match(match: re.Match[str]) -> ResizeSpec:
         format=match["ext"],
         gravity=gravity,
         background=background,
+        rect=rect,
+        keep_icc=keep_icc,
     )
     if spec.options != tuple(match["options"].split("-")[1:]):
         raise InvalidSpec("options must be written once each, in canonical order, without defaults")
     return spec
+
+
+def _normalise_gravity(value: str | tuple[float, float]) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        x, y = (round(v * 1000) for v in value)
+        if 0 <= x <= 1000 and 0 <= y <= 1000:
+            return f"f{x}x{y}"
+    raise InvalidSpec("a focal point is (x, y) with each between 0 and 1")
 
 
 def _normalise_colour(value: str) -> str:

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from .backends.base import IMMUTABLE, Backend, content_type_for
@@ -121,29 +121,14 @@ class Storage:
         """The public URL of an id's original."""
         return self.backend.public_url(self.original_key(media_id))
 
-    def resize_key(
-        self,
-        media_id: str,
-        size: str | int | tuple[int, int],
-        *,
-        mode: str = "fit",
-        quality: int | None = None,
-        format: str | None = None,
-        upscale: bool = False,
-        gravity: str = "c",
-        background: str | None = None,
-    ) -> str:
-        """The key of a signed resize (no storage is touched)."""
-        spec = ResizeSpec.create(
-            size,
-            mode=mode,
-            quality=quality,
-            format=format,
-            upscale=upscale,
-            gravity=gravity,
-            background=background,
-        )
-        return self.key_for(media_id, spec)
+    def resize_key(self, media_id: str, size: str | int | tuple[int, int], **options: Any) -> str:
+        """The key of a signed resize (no storage is touched).
+
+        ``options`` are those of :meth:`ResizeSpec.create`: ``mode``,
+        ``quality``, ``format``, ``upscale``, ``gravity``, ``background``,
+        ``rect`` and ``keep_icc``.
+        """
+        return self.key_for(media_id, ResizeSpec.create(size, **options))
 
     def key_for(self, media_id: str, spec: ResizeSpec) -> str:
         """The key of ``spec`` applied to ``media_id``, signed."""
@@ -151,9 +136,9 @@ class Storage:
         signature = self.signer.sign(check_id(media_id), spec)
         return f"{id_folder(media_id)}/{spec.signed_name(signature)}"
 
-    def resize_url(self, media_id: str, size: str | int | tuple[int, int], **options: object) -> str:
+    def resize_url(self, media_id: str, size: str | int | tuple[int, int], **options: Any) -> str:
         """The public URL of a signed resize; see :meth:`resize_key` for options."""
-        return self.backend.public_url(self.resize_key(media_id, size, **options))  # type: ignore[arg-type]
+        return self.backend.public_url(self.resize_key(media_id, size, **options))
 
     def verify(self, key_or_url: str) -> tuple[str, str, ResizeSpec]:
         """Check a derivative key or URL: return ``(key, id, spec)``.

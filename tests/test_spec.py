@@ -12,6 +12,7 @@ from shiftmedia.spec import (
     GRAVITIES,
     LOSSY_FORMATS,
     MAX_SIDE,
+    MODES,
     ResizeSpec,
     looks_like_derivative,
     parse_signed_name,
@@ -34,6 +35,13 @@ SIG = "A" * 20 + "-_" + "b" * 21
         (ResizeSpec.create("10x10", mode="pad", background="12345600", format="png"),
          "10x10-pad-0-noupscale-bg00000000.png"),
         (ResizeSpec.create("10x10", background="000000", format="jpg"), "10x10-fit-85-noupscale-bg000000.jpg"),
+        (ResizeSpec.create("300x200", mode="fill", gravity=(0.25, 0.7), format="jpg"),
+         "300x200-fill-85-noupscale-gf250x700.jpg"),
+        (ResizeSpec.create("300x0", mode="crop", rect=(10, 0, 640, 480), format="png"),
+         "300x0-crop-0-noupscale-r10x0x640x480.png"),
+        (ResizeSpec.create("300x300", mode="crop", rect=(0, 0, 9, 9), gravity="n", upscale=True),
+         "300x300-crop-80-upscale-r0x0x9x9-gn.webp"),
+        (ResizeSpec.create("64x64", keep_icc=True, format="avif"), "64x64-fit-60-noupscale-icc.avif"),
     ],
 )
 def test_canonical_names(spec: ResizeSpec, name: str) -> None:
@@ -74,6 +82,18 @@ def test_canonical_names(spec: ResizeSpec, name: str) -> None:
         "400x300-fit-80-noupscale.webp\n",
         f"{MAX_SIDE + 1}x1-fit-80-noupscale.webp",
         "",
+        "400x300-crop-80-noupscale.webp",
+        "400x300-fill-80-noupscale-r0x0x10x10.webp",
+        "400x300-crop-80-noupscale-r0x0x0x10.webp",
+        "400x300-crop-80-noupscale-r00x0x10x10.webp",
+        "400x300-crop-80-noupscale-r0x0x10.webp",
+        "400x300-crop-80-noupscale-gn-r0x0x10x10.webp",
+        "400x300-fill-80-noupscale-gf1001x0.webp",
+        "400x300-fill-80-noupscale-gf050x0.webp",
+        "400x300-pad-80-noupscale-gf500x500.webp",
+        "400x300-fit-80-noupscale-icc-icc.webp",
+        "400x300-fit-80-noupscale-icc-bg000000.jpg",
+        "400x300-fit-80-noupscale-iccx.webp",
     ],
 )
 def test_rejects_non_canonical(name: str) -> None:
@@ -136,17 +156,23 @@ def test_originals_never_look_like_derivatives() -> None:
 
 @st.composite
 def specs(draw: st.DrawFn) -> ResizeSpec:
-    mode = draw(st.sampled_from(["fit", "fill", "pad"]))
+    mode = draw(st.sampled_from(MODES))
     fmt = draw(st.sampled_from(FORMATS))
-    low = 0 if mode == "fit" else 1
+    low = 0 if mode in ("fit", "crop") else 1
     width = draw(st.integers(low, MAX_SIDE))
     height = draw(st.integers(low if width else 1, MAX_SIDE))
     quality = draw(st.integers(1, 100)) if fmt in LOSSY_FORMATS else 0
-    gravity = "c" if mode == "fit" else draw(st.sampled_from(GRAVITIES))
+    gravity = "c"
+    if mode != "fit":
+        focal = st.tuples(st.integers(0, 1000), st.integers(0, 1000)).map(lambda p: f"f{p[0]}x{p[1]}")
+        gravity = draw(st.sampled_from(GRAVITIES) | (st.nothing() if mode == "pad" else focal))
     background = "ffffff"
     if mode == "pad" or fmt == "jpg":
         background = draw(st.sampled_from(["ffffff", "000000", "12ab34", "00000000", "12345678"]))
-    return ResizeSpec(width, height, mode, quality, draw(st.booleans()), fmt, gravity, background)
+    rect = None
+    if mode == "crop":
+        rect = draw(st.tuples(st.integers(0, 99999), st.integers(0, 99999), st.integers(1, 99999), st.integers(1, 99999)))
+    return ResizeSpec(width, height, mode, quality, draw(st.booleans()), fmt, gravity, background, rect, draw(st.booleans()))
 
 
 @given(specs())
