@@ -14,6 +14,8 @@ from shiftmedia.backends.local import LocalBackend
 from shiftmedia.storage import Storage
 from webapp import create_app
 
+pytest_plugins = ["tests.servers.fixtures"]
+
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
 SECRET_KEYS = ["test-secret-key-newest-0123456789", "test-secret-key-older-0123456789"]

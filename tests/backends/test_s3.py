@@ -1,0 +1,540 @@
+"""S3-specific behaviour: batching, multipart, presigned URLs, outages, error mapping.
+
+The integration tests run against real SeaweedFS servers; the unit tests at
+the end use moto (in-process) or botocore's Stubber and a closed local port,
+so they are fast and need no server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import pytest
+from boto3.s3.transfer import TransferConfig
+from botocore.stub import Stubber
+
+from shiftmedia.backends.s3 import S3Backend
+from shiftmedia.errors import AccessDenied, ConfigError, NotFound, StorageError, StorageUnavailable
+from tests.servers.seaweedfs import SeaweedFS, free_ports
+
+
+MiB = 1024 * 1024
+
+
+def count_calls(backend: S3Backend, operation: str) -> list[int]:
+    """A list that grows by one for each ``operation`` request the backend's client sends."""
+    calls: list[int] = []
+    backend.client.meta.events.register(f"before-call.s3.{operation}", lambda **_: calls.append(1))
+    return calls
+
+
+def sha256_stream(stream: Any) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(MiB):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- against SeaweedFS ------------------------------------------------------------------
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_delete_prefix_2500_objects_in_batches(s3_backend: S3Backend) -> None:
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: s3_backend.write(f"big-id/{i:05d}.jpg", b"x"), range(2_500)))
+    s3_backend.write("big-id-2/keep.jpg", b"keep")
+    s3_backend.write("big-idx/keep.jpg", b"keep")
+    batches = count_calls(s3_backend, "DeleteObjects")
+    started = time.monotonic()
+    assert s3_backend.delete_prefix("big-id/") == 2_500
+    elapsed = time.monotonic() - started
+    assert len(batches) == 3
+    assert list(s3_backend.list("big-id/")) == []
+    assert [i.key for i in s3_backend.list()] == ["big-id-2/keep.jpg", "big-idx/keep.jpg"]
+    assert elapsed < 60
+
+
+@pytest.fixture
+def file_60mb(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    path = tmp_path / "original.tif"
+    digest = hashlib.sha256()
+    with path.open("wb") as out:
+        for _ in range(60):
+            chunk = os.urandom(MiB)
+            digest.update(chunk)
+            out.write(chunk)
+    yield path, digest.hexdigest()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_60mb_original_is_a_multipart_upload(
+    seaweedfs: SeaweedFS,
+    s3_bucket: str,
+    file_60mb: tuple[Path, str],
+    make_s3_backend: Callable[..., S3Backend],
+) -> None:
+    path, expected = file_60mb
+    backend = make_s3_backend(
+        seaweedfs, s3_bucket, transfer_config=TransferConfig(multipart_threshold=8 * MiB, multipart_chunksize=8 * MiB)
+    )
+    puts, parts = count_calls(backend, "PutObject"), count_calls(backend, "UploadPart")
+    with path.open("rb") as handle:
+        assert backend.write("orig/original.tif", handle) is True
+    assert puts == [] and len(parts) == 8
+    info = backend.stat("orig/original.tif")
+    assert info.size == 60 * MiB
+    assert info.etag.endswith("-8")  # a multipart ETag: md5-of-part-md5s, dash, part count
+    with backend.open("orig/original.tif") as stream:
+        assert sha256_stream(stream) == expected
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_large_conditional_write_uses_conditional_multipart(
+    seaweedfs: SeaweedFS,
+    s3_bucket: str,
+    file_60mb: tuple[Path, str],
+    make_s3_backend: Callable[..., S3Backend],
+) -> None:
+    path, expected = file_60mb
+    backend = make_s3_backend(seaweedfs, s3_bucket)
+    completes = count_calls(backend, "CompleteMultipartUpload")
+    with path.open("rb") as handle:
+        assert backend.write("orig/a.tif", handle, if_absent=True) is True
+    assert backend.write("orig/a.tif", io.BytesIO(b"y" * 9 * MiB), if_absent=True) is False
+    assert len(completes) == 2
+    with backend.open("orig/a.tif") as stream:
+        assert sha256_stream(stream) == expected
+    uploads = seaweedfs.client().list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])
+    assert uploads == []  # the losing upload was aborted
+
+
+@pytest.mark.integration
+def test_cache_control_content_type_and_sse_are_stored(
+    seaweedfs: SeaweedFS, s3_bucket: str, make_s3_backend: Callable[..., S3Backend]
+) -> None:
+    backend = make_s3_backend(seaweedfs, s3_bucket, sse="AES256")
+    backend.write("x/d.webp", b"data", cache_control="public, max-age=31536000, immutable")
+    backend.write("x/e.bin", b"data", content_type="image/webp")
+    head = seaweedfs.client().head_object(Bucket=s3_bucket, Key="x/d.webp")
+    assert head["CacheControl"] == "public, max-age=31536000, immutable"
+    assert head["ContentType"] == "image/webp"
+    assert head.get("ServerSideEncryption") == "AES256"
+    assert backend.stat("x/e.bin").content_type == "image/webp"
+
+
+def _fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - 127.0.0.1 test server
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.mark.integration
+def test_presigned_url(seaweedfs: SeaweedFS, s3_bucket: str, make_s3_backend: Callable[..., S3Backend]) -> None:
+    backend = make_s3_backend(seaweedfs, s3_bucket, prefix="m", private=True, presign_expiry=600)
+    data = os.urandom(5_000)
+    backend.write("id/photo.jpg", data)
+    url = backend.public_url("id/photo.jpg")
+    parts = urlsplit(url)
+    assert parts.hostname == "127.0.0.1" and parts.path == f"/{s3_bucket}/m/id/photo.jpg"
+    query = parse_qs(parts.query)
+    assert query["X-Amz-Expires"] == ["600"]
+    assert seaweedfs.secret_key not in url
+    assert _fetch(url) == (200, data)
+
+    signature = query["X-Amz-Signature"][0]
+    query["X-Amz-Signature"] = [signature[:-1] + ("0" if signature[-1] != "0" else "1")]
+    tampered = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+    status, _ = _fetch(tampered)
+    assert status == 403
+
+    other_key = urlunsplit(parts._replace(path=parts.path.replace("photo", "photp")))
+    assert _fetch(other_key)[0] == 403
+
+
+@pytest.mark.integration
+def test_presigned_url_expires(
+    seaweedfs: SeaweedFS, s3_bucket: str, make_s3_backend: Callable[..., S3Backend]
+) -> None:
+    backend = make_s3_backend(seaweedfs, s3_bucket, private=True, presign_expiry=1)
+    backend.write("id/a.jpg", b"a")
+    url = backend.public_url("id/a.jpg")
+    time.sleep(2.5)
+    assert _fetch(url)[0] == 403
+
+
+@pytest.mark.integration
+def test_missing_bucket_on_real_server(
+    seaweedfs: SeaweedFS, make_s3_backend: Callable[..., S3Backend]
+) -> None:
+    backend = make_s3_backend(seaweedfs, "no-such-bucket-here")
+    with pytest.raises(StorageError, match="no-such-bucket-here") as info:
+        backend.check()
+    assert not isinstance(info.value, NotFound)
+    with pytest.raises(StorageError, match="no-such-bucket-here"):
+        backend.write("a/b.jpg", b"x")
+    with pytest.raises(StorageError, match="no-such-bucket-here"):
+        list(backend.list())
+
+
+@pytest.mark.integration
+def test_wrong_secret_is_access_denied(seaweedfs: SeaweedFS, s3_bucket: str) -> None:
+    backend = S3Backend(
+        s3_bucket,
+        endpoint_url=seaweedfs.endpoint,
+        region="us-east-1",
+        access_key_id=seaweedfs.access_key,
+        secret_access_key="wrong-secret-value-123",
+        force_path_style=True,
+    )
+    for operation in (lambda: backend.write("a/b.jpg", b"x"), lambda: list(backend.list()), backend.check):
+        with pytest.raises(AccessDenied) as info:
+            operation()
+        assert "wrong-secret-value-123" not in str(info.value)
+
+
+class SlowSource(io.RawIOBase):
+    """``total`` bytes, setting ``halfway`` once half are read, then pausing so the server can die."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__()
+        self.total = total
+        self.sent = 0
+        self.halfway = threading.Event()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.sent >= self.total:
+            return 0
+        if self.sent >= self.total // 2 and not self.halfway.is_set():
+            self.halfway.set()
+            time.sleep(1.0)
+        n = min(len(buffer), self.total - self.sent, MiB)
+        buffer[:n] = b"z" * n
+        self.sent += n
+        return n
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_server_stopped_mid_run(weed_data_dir: Path, make_s3_backend: Callable[..., S3Backend]) -> None:
+    """A store that dies mid-upload: StorageUnavailable, and no object appears after restart."""
+    server = SeaweedFS(weed_data_dir)
+    server.start()
+    try:
+        server.client().create_bucket(Bucket="outage")
+        backend = make_s3_backend(
+            server,
+            "outage",
+            connect_timeout=1,
+            read_timeout=5,
+            max_attempts=2,
+            transfer_config=TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=1),
+        )
+        backend.write("id/kept.jpg", b"kept")
+        source = SlowSource(40 * MiB)
+        outcome: dict[str, BaseException | bool] = {}
+
+        def upload() -> None:
+            try:
+                outcome["result"] = backend.write("id/huge.tif", source)
+            except BaseException as exc:  # noqa: BLE001 - inspected below
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=upload)
+        thread.start()
+        assert source.halfway.wait(60)
+        server.kill()
+        thread.join(120)
+        assert not thread.is_alive()
+        assert isinstance(outcome.get("error"), StorageUnavailable), outcome
+
+        started = time.monotonic()
+        for operation in (
+            lambda: backend.stat("id/kept.jpg"),
+            lambda: backend.read("id/kept.jpg"),
+            lambda: backend.write("id/new.jpg", b"n"),
+            lambda: list(backend.list()),
+            lambda: backend.delete_prefix("id/"),
+            backend.check,
+        ):
+            with pytest.raises(StorageUnavailable):
+                operation()
+        assert time.monotonic() - started < 30
+
+        server.start()
+        assert backend.exists("id/huge.tif") is False
+        assert backend.read("id/kept.jpg") == b"kept"
+        assert [i.key for i in backend.list()] == ["id/kept.jpg"]
+    finally:
+        server.stop()
+
+
+# -- unit tests: moto, Stubber, a closed port ------------------------------------------
+
+
+@pytest.fixture
+def moto_backend() -> Iterator[S3Backend]:
+    """A backend on an in-process moto S3 with one bucket, ``bucket``."""
+    moto = pytest.importorskip("moto")
+    with moto.mock_aws():
+        backend = S3Backend("bucket", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="moto-secret-xyz")
+        backend.client.create_bucket(Bucket="bucket")
+        yield backend
+
+
+def test_moto_round_trip_with_sse(moto_backend: S3Backend) -> None:
+    backend = S3Backend(
+        "bucket", prefix="p/q", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="x", sse="AES256"
+    )
+    assert backend.write("id/a.jpg", b"abc", cache_control="no-cache") is True
+    head = backend.client.head_object(Bucket="bucket", Key="p/q/id/a.jpg")
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head["CacheControl"] == "no-cache"
+    assert [i.key for i in backend.list()] == ["id/a.jpg"]
+    assert backend.read("id/a.jpg") == b"abc"
+
+
+def test_moto_no_such_bucket(moto_backend: S3Backend) -> None:
+    backend = S3Backend(
+        "absent-bucket", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="moto-secret-xyz"
+    )
+    for operation in (
+        backend.check,
+        lambda: backend.write("a/b.jpg", b"x"),
+        lambda: backend.read("a/b.jpg"),
+        lambda: list(backend.list()),
+        lambda: backend.delete_prefix("a/"),
+    ):
+        with pytest.raises(StorageError, match="absent-bucket") as info:
+            operation()
+        assert not isinstance(info.value, NotFound)
+        assert "moto-secret-xyz" not in str(info.value)
+
+
+def test_moto_missing_key(moto_backend: S3Backend) -> None:
+    with pytest.raises(NotFound):
+        moto_backend.read("a/b.jpg")
+    with pytest.raises(NotFound):
+        moto_backend.stat("a/b.jpg")
+    assert moto_backend.delete("a/b.jpg") is False
+
+
+@pytest.mark.parametrize(
+    ("operation", "code", "status", "expected"),
+    [
+        ("head_object", "403", 403, AccessDenied),
+        ("get_object", "AccessDenied", 403, AccessDenied),
+        ("put_object", "InvalidAccessKeyId", 403, AccessDenied),
+        ("put_object", "SignatureDoesNotMatch", 403, AccessDenied),
+        ("get_object", "NoSuchKey", 404, NotFound),
+        ("get_object", "NoSuchBucket", 404, StorageError),
+        ("put_object", "SlowDown", 503, StorageUnavailable),
+        ("put_object", "InternalError", 500, StorageUnavailable),
+        ("put_object", "InvalidRequest", 400, StorageError),
+    ],
+)
+def test_error_mapping(operation: str, code: str, status: int, expected: type[Exception]) -> None:
+    backend = S3Backend(
+        "bucket", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="stub-secret-abc", max_attempts=1
+    )
+    calls = {
+        "head_object": lambda: backend.stat("a/b.jpg"),
+        "get_object": lambda: backend.read("a/b.jpg"),
+        "put_object": lambda: backend.write("a/b.jpg", b"x"),
+    }
+    with Stubber(backend.client) as stubber:
+        stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
+        with pytest.raises(expected) as info:
+            calls[operation]()
+    assert type(info.value) is expected
+    assert "stub-secret-abc" not in str(info.value)
+
+
+@pytest.mark.parametrize(("code", "status"), [("PreconditionFailed", 412), ("ConditionalRequestConflict", 409)])
+def test_conditional_conflicts_return_false(code: str, status: int) -> None:
+    backend = S3Backend("bucket", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="s", max_attempts=1)
+    with Stubber(backend.client) as stubber:
+        stubber.add_client_error("put_object", service_error_code=code, http_status_code=status)
+        assert backend.write("a/b.jpg", b"x", if_absent=True) is False
+
+
+def test_conflict_without_if_absent_is_an_error() -> None:
+    backend = S3Backend("bucket", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="s", max_attempts=1)
+    with Stubber(backend.client) as stubber:
+        stubber.add_client_error("put_object", service_error_code="PreconditionFailed", http_status_code=412)
+        with pytest.raises(StorageError):
+            backend.write("a/b.jpg", b"x")
+
+
+def test_unreachable_endpoint_is_unavailable_quickly() -> None:
+    (port,) = free_ports(1)  # nothing listens there once the probe socket is closed
+    backend = S3Backend(
+        "bucket",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region="us-east-1",
+        access_key_id="AKIDTEST",
+        secret_access_key="unreachable-secret",
+        force_path_style=True,
+        connect_timeout=0.5,
+        read_timeout=0.5,
+        max_attempts=2,
+    )
+    started = time.monotonic()
+    for operation in (
+        backend.check,
+        lambda: backend.exists("a/b.jpg"),
+        lambda: backend.read("a/b.jpg"),
+        lambda: backend.write("a/b.jpg", b"x", if_absent=True),
+        lambda: list(backend.list("a/")),
+    ):
+        with pytest.raises(StorageUnavailable) as info:
+            operation()
+        assert "unreachable-secret" not in str(info.value)
+    assert time.monotonic() - started < 10
+
+
+def test_stream_errors_are_translated() -> None:
+    from botocore.exceptions import ReadTimeoutError
+
+    from shiftmedia.backends.s3 import _Body
+
+    class DyingBody:
+        def read(self, n: int) -> bytes:
+            raise ReadTimeoutError(endpoint_url="http://127.0.0.1:1")
+
+        def close(self) -> None:
+            pass
+
+    with io.BufferedReader(_Body(DyingBody(), "s3://b/k")) as stream, pytest.raises(StorageUnavailable):
+        stream.read()
+
+
+def test_public_urls() -> None:
+    aws = S3Backend("media-bucket", prefix="img", region="eu-west-1", access_key_id="A", secret_access_key="B")
+    assert aws.public_url("id/a.jpg") == "https://media-bucket.s3.eu-west-1.amazonaws.com/img/id/a.jpg"
+    path_style = S3Backend(
+        "media-bucket", region="eu-west-1", access_key_id="A", secret_access_key="B", force_path_style=True
+    )
+    assert path_style.public_url("id/a.jpg") == "https://s3.eu-west-1.amazonaws.com/media-bucket/id/a.jpg"
+    custom = S3Backend(
+        "media",
+        endpoint_url="https://s3.example.com:9000/",
+        access_key_id="A",
+        secret_access_key="B",
+        force_path_style=True,
+    )
+    assert custom.public_url("id/a.jpg") == "https://s3.example.com:9000/media/id/a.jpg"
+    virtual = S3Backend("media", endpoint_url="https://s3.wasabisys.com", access_key_id="A", secret_access_key="B")
+    assert virtual.public_url("id/a.jpg") == "https://media.s3.wasabisys.com/id/a.jpg"
+    cdn = S3Backend(
+        "media", prefix="img", public_url="https://cdn.example.com/img/", access_key_id="A", secret_access_key="B"
+    )
+    assert cdn.public_url("id/a.jpg") == "https://cdn.example.com/img/id/a.jpg"
+
+
+def test_private_public_url_is_presigned() -> None:
+    backend = S3Backend(
+        "media",
+        region="us-east-1",
+        access_key_id="AKIDTEST",
+        secret_access_key="presign-secret",
+        private=True,
+        presign_expiry=120,
+    )
+    url = backend.public_url("id/a.jpg")
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-Expires"] == ["120"] and "X-Amz-Signature" in query
+    assert "presign-secret" not in url
+
+
+def test_from_env() -> None:
+    backend = S3Backend.from_env(
+        {
+            "S3_ENDPOINT": "http://127.0.0.1:9",
+            "S3_REGION": "eu-central-1",
+            "S3_BUCKET": "b-1",
+            "S3_PREFIX": "/media/",
+            "S3_ACCESS_KEY_ID": "AKID",
+            "S3_SECRET_ACCESS_KEY": "secret",
+            "S3_FORCE_PATH_STYLE": "yes",
+            "S3_SSE": "aws:kms",
+            "S3_SSE_KMS_KEY_ID": "kms-key",
+            "SHIFTMEDIA_S3_PRIVATE": "1",
+            "SHIFTMEDIA_PRESIGN_EXPIRY": "900",
+        }
+    )
+    assert (backend.bucket, backend.prefix, backend.region) == ("b-1", "media/", "eu-central-1")
+    assert backend.force_path_style and backend.private and backend.presign_expiry == 900
+    assert backend.endpoint_url == "http://127.0.0.1:9"
+    aws = S3Backend.from_env({"S3_BUCKET": "b-2", "S3_ENDPOINT": "", "S3_FORCE_PATH_STYLE": "false"})
+    assert aws.endpoint_url is None and not aws.force_path_style and not aws.private
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"S3_BUCKET": ""},
+        {"S3_BUCKET": "b", "S3_FORCE_PATH_STYLE": "maybe"},
+        {"S3_BUCKET": "b", "S3_SSE": "rot13"},
+        {"S3_BUCKET": "b", "S3_SSE_KMS_KEY_ID": "k"},
+        {"S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "only-the-id"},
+        {"S3_BUCKET": "b", "SHIFTMEDIA_PRESIGN_EXPIRY": "soon"},
+        {"S3_BUCKET": "b", "S3_PREFIX": "../up"},
+    ],
+)
+def test_from_env_rejects_bad_config(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigError):
+        S3Backend.from_env(environ)
+
+
+class BrokenAfter(io.RawIOBase):
+    """``limit`` bytes, then an error: a client that disconnects mid-upload."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.remaining = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.remaining <= 0:
+            raise ConnectionResetError("client went away")
+        n = min(len(buffer), self.remaining)
+        buffer[:n] = b"q" * n
+        self.remaining -= n
+        return n
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("if_absent", [False, True])
+def test_failed_multipart_upload_is_aborted(
+    seaweedfs: SeaweedFS, s3_bucket: str, make_s3_backend: Callable[..., S3Backend], if_absent: bool
+) -> None:
+    backend = make_s3_backend(
+        seaweedfs, s3_bucket, transfer_config=TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+    )
+    with pytest.raises(ConnectionResetError):
+        backend.write("id/broken.tif", BrokenAfter(17 * MiB), if_absent=if_absent)
+    assert backend.exists("id/broken.tif") is False
+    assert list(backend.list()) == []
+    assert seaweedfs.client().list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []

@@ -1,0 +1,1 @@
+"""Real servers the test suite starts and stops itself (SeaweedFS for S3)."""

