@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from .config import Settings, build_storage, load_settings
+from .config import Settings, backend_at, build_storage, load_settings
 from .errors import ShiftMediaError
 from .spec import FORMATS, GRAVITIES, MODES, ResizeSpec
 from .storage import Storage
@@ -174,6 +174,117 @@ def convert(ctx: click.Context, source: Path, target: Path, size: str, as_json: 
         raise click.ClickException(f"cannot write {target}: {exc.strerror}") from None
     payload = {"path": str(target), "width": made.width, "height": made.height, "format": made.format, "bytes": len(made.data)}
     _emit(as_json, payload, f"{target} ({made.width}x{made.height} {made.format}, {len(made.data)} bytes)")
+
+
+@main.command()
+@click.option("--from", "source", required=True, metavar="LOCATION", help="local:PATH or s3://BUCKET[/PREFIX]")
+@click.option("--to", "target", required=True, metavar="LOCATION", help="local:PATH or s3://BUCKET[/PREFIX]")
+@click.option("--derivatives", is_flag=True, help="Copy resizes too (by default only originals).")
+@click.option("--dry-run", is_flag=True, help="Report what would be copied; copy nothing.")
+@json_option
+@click.pass_context
+def migrate(ctx: click.Context, source: str, target: str, derivatives: bool, dry_run: bool, as_json: bool) -> None:
+    """Copy media between backends with the same keys, verifying every copy.
+
+    S3 locations take endpoint, region and credentials from the S3_* settings.
+    Objects already on the target with the same size and SHA-256 are skipped,
+    so running it again resumes an interrupted migration. Exits 1 if any
+    object failed to copy or verify.
+    """
+    from tqdm import tqdm
+
+    from .migrate import migrate as run_migration
+    from .migrate import selected
+
+    settings = _settings(ctx)
+    source_backend, target_backend = backend_at(source, settings), backend_at(target, settings)
+    todo = list(selected(source_backend, derivatives))
+    with tqdm(
+        total=sum(info.size for info in todo),
+        unit="B",
+        unit_scale=True,
+        desc="dry run" if dry_run else "migrating",
+        disable=as_json or None,
+    ) as bar:
+        report = run_migration(
+            source_backend,
+            target_backend,
+            derivatives=derivatives,
+            dry_run=dry_run,
+            progress=lambda info: bar.update(info.size),
+        )
+    payload = {
+        "copied": report.copied,
+        "skipped": report.skipped,
+        "failed": [{"key": key, "error": error} for key, error in report.failed],
+        "bytes": report.bytes,
+        "dry_run": dry_run,
+    }
+    verb = "would copy" if dry_run else "copied"
+    lines = [f"{verb} {report.copied} objects ({report.bytes} bytes), skipped {report.skipped}, failed {len(report.failed)}"]
+    lines += [f"failed: {key}: {error}" for key, error in report.failed]
+    _emit(as_json, payload, "\n".join(lines))
+    if not report.ok:
+        sys.exit(EXIT_ERROR)
+
+
+@main.group()
+def s3() -> None:
+    """Set up and check an S3 bucket for shiftmedia (S3_* settings)."""
+
+
+def _s3_backend(ctx: click.Context) -> Any:
+    from .backends.s3 import S3Backend
+
+    return S3Backend.from_env(_settings(ctx).values)
+
+
+@s3.command()
+@click.option("--app-url", required=True, help="Base URL of the shiftmedia service, e.g. https://media-app.example.com")
+@click.option("--url-prefix", default="/media", show_default=True, help="Where the service mounts its media endpoint.")
+@click.option("--private", is_flag=True, help="No public-read policy (serve through presigned URLs).")
+@click.option("--print", "print_only", is_flag=True, help="Print the documents instead of applying them.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="With --print: write website.json, cors.json, policy.json here.")
+@json_option
+@click.pass_context
+def setup(
+    ctx: click.Context, app_url: str, url_prefix: str, private: bool, print_only: bool, out: Path | None, as_json: bool
+) -> None:
+    """Apply the bucket's website 404 routing rule, CORS rule and public-read policy.
+
+    Idempotent: running it again leaves the bucket as it is.
+    """
+    from . import bucket
+
+    backend = _s3_backend(ctx)
+    if print_only:
+        docs = bucket.documents(backend, app_url, url_prefix)
+        if private:
+            del docs["policy"]
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            for name, doc in docs.items():
+                (out / f"{name}.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        click.echo(json.dumps(docs, indent=None if as_json else 2, sort_keys=True))
+        return
+    done = bucket.apply(backend, app_url, url_prefix, public=not private)
+    _emit(as_json, {"bucket": backend.bucket, "applied": done}, "\n".join(f"set {item}" for item in done))
+
+
+@s3.command()
+@click.option("--app-url", help="Also check that the website routing rule points at this service.")
+@click.option("--url-prefix", default="/media", show_default=True)
+@json_option
+@click.pass_context
+def check(ctx: click.Context, app_url: str | None, url_prefix: str, as_json: bool) -> None:
+    """Check credentials, bucket, permissions and website set-up; say what is wrong."""
+    from . import bucket
+
+    findings = bucket.check(_s3_backend(ctx), app_url, url_prefix)
+    payload = {"ok": all(f.ok for f in findings), "checks": [vars(f) for f in findings]}
+    _emit(as_json, payload, "\n".join(f"{'ok  ' if f.ok else 'FAIL'} {f.what}: {f.detail}" for f in findings))
+    if not payload["ok"]:
+        sys.exit(EXIT_ERROR)
 
 
 @main.command()

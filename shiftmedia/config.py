@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .backends.base import Backend
 from .backends.local import LocalBackend
@@ -101,6 +102,22 @@ def build_backend(settings: Settings) -> Backend:
 
         return S3Backend.from_env(settings.values)
     raise ConfigError(f"SHIFTMEDIA_STORAGE must be local or s3, not {kind!r}")
+
+
+def backend_at(location: str, settings: Settings) -> Backend:
+    """The backend at ``local:PATH`` or ``s3://BUCKET[/PREFIX]``.
+
+    An S3 location takes its endpoint, region, credentials and encryption from
+    the ``S3_*`` settings; only bucket and prefix come from the location.
+    """
+    if location.startswith("local:") and len(location) > len("local:"):
+        return LocalBackend(location[len("local:") :], settings.get("SHIFTMEDIA_PUBLIC_URL", ""))  # type: ignore[arg-type]
+    parts = urlsplit(location)
+    if parts.scheme == "s3" and parts.netloc:
+        from .backends.s3 import S3Backend
+
+        return S3Backend.from_env({**settings.values, "S3_BUCKET": parts.netloc, "S3_PREFIX": parts.path.strip("/")})
+    raise ConfigError(f"a location is local:PATH or s3://BUCKET[/PREFIX], not {location!r}")
 
 
 def build_storage(settings: Settings) -> Storage:

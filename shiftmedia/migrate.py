@@ -14,7 +14,7 @@ they can be recreated from the originals on demand.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -22,7 +22,7 @@ from .backends.base import IMMUTABLE, Backend, ObjectInfo
 from .errors import NotFound, ShiftMediaError, StorageUnavailable
 from .spec import looks_like_derivative
 
-__all__ = ["MigrationReport", "migrate"]
+__all__ = ["MigrationReport", "migrate", "selected"]
 
 _CHUNK = 1024 * 1024
 
@@ -105,6 +105,13 @@ def _copy(source: Backend, target: Backend, info: ObjectInfo, derivative: bool) 
     return reader.size
 
 
+def selected(source: Backend, derivatives: bool) -> Iterator[ObjectInfo]:
+    """The objects of ``source`` a migration handles: originals, and derivatives if asked."""
+    for info in source.list():
+        if derivatives or not looks_like_derivative(info.key.rsplit("/", 1)[-1]):
+            yield info
+
+
 def migrate(
     source: Backend,
     target: Backend,
@@ -121,10 +128,8 @@ def migrate(
     resumes where it stopped. ``progress`` is called with each object handled.
     """
     report = MigrationReport(dry_run=dry_run)
-    for info in source.list():
+    for info in selected(source, derivatives):
         derivative = looks_like_derivative(info.key.rsplit("/", 1)[-1])
-        if derivative and not derivatives:
-            continue
         try:
             if _already_there(source, target, info):
                 report.skipped += 1

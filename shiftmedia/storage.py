@@ -13,7 +13,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -39,8 +39,8 @@ class Derivative:
     height: int
     format: str
     content_type: str
-    data: bytes
-    created: bool
+    data: bytes = field(repr=False)
+    created: bool = False
 
     @property
     def size(self) -> int:

@@ -106,7 +106,10 @@ def test_config_file(env: dict[str, str], fixtures: Path, tmp_path: Path) -> Non
     assert "unknown setting" in run(env, "--config", str(config), "put", str(fixtures / "png_palette_trns.png"), code=1)
 
 
-@pytest.mark.parametrize("command", [[], ["put"], ["url"], ["resize"], ["delete"], ["serve"], ["convert"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["put"], ["url"], ["resize"], ["delete"], ["serve"], ["convert"], ["migrate"], ["s3"], ["s3", "setup"], ["s3", "check"]],
+)
 def test_help(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output

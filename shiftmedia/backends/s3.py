@@ -332,9 +332,10 @@ class S3Backend(Backend):
 
     def _raise(self, exc: BaseException, operation: str, key: str | None = None) -> NoReturn:
         """Translate a botocore/boto3/urllib3 failure into a shiftmedia exception."""
-        raise self._translate(exc, operation, key) from None
+        raise self.translate(exc, operation, key) from None
 
-    def _translate(self, exc: BaseException, operation: str, key: str | None) -> ShiftMediaError:
+    def translate(self, exc: BaseException, operation: str, key: str | None) -> ShiftMediaError:
+        """The shiftmedia exception for a botocore/boto3/urllib3 failure of ``operation``."""
         where = f"s3://{self.bucket}/{self.prefix}{key}" if key is not None else f"bucket {self.bucket!r}"
         cause: BaseException | None = exc
         while cause is not None:  # boto3 wraps s3transfer failures; find the S3 answer inside.
@@ -359,7 +360,7 @@ class S3Backend(Backend):
             return StorageUnavailable(f"S3 {operation} on {where}: store unreachable ({type(exc).__name__})")
         return StorageError(f"S3 {operation} on {where} failed ({type(exc).__name__})")
 
-    def _call(self, operation: str, key: str | None, fn: Callable[..., T], **kwargs: Any) -> T:
+    def call(self, operation: str, key: str | None, fn: Callable[..., T], **kwargs: Any) -> T:
         """Run one client call; every library exception leaves as a shiftmedia one."""
         try:
             return fn(**kwargs)
@@ -394,13 +395,13 @@ class S3Backend(Backend):
     def stat(self, key: str) -> ObjectInfo:
         """Size, ETag, modification time and content type from a HEAD request."""
         full = self._full(key)
-        head = self._call("stat", key, self._client.head_object, Bucket=self.bucket, Key=full)
+        head = self.call("stat", key, self._client.head_object, Bucket=self.bucket, Key=full)
         return self._info(
             key, head["ContentLength"], head.get("ETag", ""), head.get("LastModified"), head.get("ContentType")
         )
 
     def _get(self, key: str) -> dict[str, Any]:
-        return self._call("open", key, self._client.get_object, Bucket=self.bucket, Key=self._full(key))
+        return self.call("open", key, self._client.get_object, Bucket=self.bucket, Key=self._full(key))
 
     def open(self, key: str) -> BinaryIO:
         """The object's body, streamed from a GET; nothing is buffered beyond one read."""
@@ -452,7 +453,7 @@ class S3Backend(Backend):
         rest = io.BufferedReader(_Prepended(head, stream), buffer_size=1024 * 1024)
         if if_absent:
             return self._multipart_if_absent(key, full, rest, args)
-        self._call(
+        self.call(
             "write",
             key,
             self._client.upload_fileobj,
@@ -484,7 +485,7 @@ class S3Backend(Backend):
         Parts are read one at a time, so memory stays at one part size. Any
         failure, including the caller's stream raising, aborts the upload.
         """
-        upload = self._call(
+        upload = self.call(
             "write", key, self._client.create_multipart_upload, Bucket=self.bucket, Key=full, **args
         )
         upload_id = upload["UploadId"]
@@ -497,7 +498,7 @@ class S3Backend(Backend):
                 chunk = _read_up_to(stream, part_size)
                 if not chunk and parts:
                     break
-                answer = self._call(
+                answer = self.call(
                     "write",
                     key,
                     self._client.upload_part,
@@ -544,7 +545,7 @@ class S3Backend(Backend):
         """Remove one object. S3 answers 204 either way, so a HEAD tells whether it existed."""
         full = self._full(key)
         existed = self.exists(key)
-        self._call("delete", key, self._client.delete_object, Bucket=self.bucket, Key=full)
+        self.call("delete", key, self._client.delete_object, Bucket=self.bucket, Key=full)
         return existed
 
     def delete_prefix(self, prefix: str) -> int:
@@ -555,7 +556,7 @@ class S3Backend(Backend):
             keys = [item["Key"] for item in page.get("Contents") or []]
             for start in range(0, len(keys), DELETE_BATCH):
                 batch = keys[start : start + DELETE_BATCH]
-                answer = self._call(
+                answer = self.call(
                     "delete_prefix",
                     prefix,
                     self._client.delete_objects,
@@ -628,7 +629,7 @@ class S3Backend(Backend):
         """A presigned GET when ``private``; else ``public_url`` + key, or the bucket's own URL."""
         full = self._full(key)
         if self.private:
-            return self._call(
+            return self.call(
                 "presign",
                 key,
                 self._client.generate_presigned_url,

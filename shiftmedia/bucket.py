@@ -1,0 +1,198 @@
+"""Bucket set-up and checks for S3: website 404 routing, CORS, public-read policy.
+
+:func:`website_configuration` sends every 404 of the bucket's website endpoint
+to the service, which makes the missing resize and redirects back (shift-media's
+workflow). :func:`cors_configuration` lets pages on any origin fetch images;
+:func:`bucket_policy` makes only the media prefix readable by everyone, and
+nothing listable or writable. :func:`apply` puts all three, idempotently;
+:func:`check` says in plain words what is wrong with a bucket.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.exceptions import ClientError
+
+from .backends.s3 import S3Backend
+from .errors import ConfigError, ShiftMediaError
+
+#: First characters of ids (hex): one routing rule each when the bucket has no prefix.
+_ID_FIRST_CHARS = "0123456789abcdef"
+PROBE_PREFIX = ".shiftmedia-check-"
+
+
+def _app_parts(app_url: str, url_prefix: str) -> tuple[str, str, str]:
+    """``(protocol, host, key prefix for ReplaceKeyPrefixWith)`` of the service's media endpoint."""
+    parts = urlsplit(app_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"the app URL must be http(s)://host[/path], not {app_url!r}")
+    path = "/".join(p for p in (parts.path.strip("/"), url_prefix.strip("/")) if p)
+    return parts.scheme, parts.netloc, f"{path}/" if path else ""
+
+
+def website_configuration(app_url: str, *, prefix: str = "", url_prefix: str = "/media") -> dict[str, Any]:
+    """The bucket website configuration whose 404s redirect (302) to the service.
+
+    A key ``<prefix><id folder>/<name>`` that is missing redirects to
+    ``<app_url><url_prefix>/<id folder>/<name>``. Every rule names the key
+    prefix it replaces (``KeyPrefixEquals``): AWS accepts a bare
+    ``ReplaceKeyPrefixWith``, but some S3-compatible stores then build a wrong
+    Location, so without a bucket prefix there is one rule per first character
+    of an id.
+    """
+    protocol, host, target = _app_parts(app_url, url_prefix)
+    prefixes = [prefix] if prefix else list(_ID_FIRST_CHARS)
+    rules = [
+        {
+            "Condition": {"HttpErrorCodeReturnedEquals": "404", "KeyPrefixEquals": key_prefix},
+            "Redirect": {
+                "Protocol": protocol,
+                "HostName": host,
+                "ReplaceKeyPrefixWith": target + ("" if prefix else key_prefix),
+                "HttpRedirectCode": "302",
+            },
+        }
+        for key_prefix in prefixes
+    ]
+    return {
+        "IndexDocument": {"Suffix": "index.html"},
+        "ErrorDocument": {"Key": "error.html"},
+        "RoutingRules": rules,
+    }
+
+
+def cors_configuration(origins: list[str] | None = None) -> dict[str, Any]:
+    """CORS for reading images from pages on ``origins`` (default: any)."""
+    return {
+        "CORSRules": [
+            {
+                "AllowedMethods": ["GET", "HEAD"],
+                "AllowedOrigins": origins or ["*"],
+                "AllowedHeaders": ["*"],
+                "ExposeHeaders": ["ETag", "Content-Length", "Content-Type"],
+                "MaxAgeSeconds": 3600,
+            }
+        ]
+    }
+
+
+def bucket_policy(bucket: str, prefix: str = "") -> dict[str, Any]:
+    """Public read of the objects under ``prefix``, and nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicReadMedia",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+            }
+        ],
+    }
+
+
+def documents(backend: S3Backend, app_url: str, url_prefix: str = "/media") -> dict[str, dict[str, Any]]:
+    """The three documents :func:`apply` puts, by name."""
+    return {
+        "website": website_configuration(app_url, prefix=backend.prefix, url_prefix=url_prefix),
+        "cors": cors_configuration(),
+        "policy": bucket_policy(backend.bucket, backend.prefix),
+    }
+
+
+def apply(backend: S3Backend, app_url: str, url_prefix: str = "/media", *, public: bool = True) -> list[str]:
+    """Put the website, CORS and (when ``public``) policy documents; return what was set.
+
+    Putting a document replaces the previous one, so running it again changes
+    nothing. A public bucket on AWS also needs Block Public Access to allow
+    bucket policies; that is relaxed for policies only (ACLs stay blocked).
+    """
+    docs = documents(backend, app_url, url_prefix)
+    client, bucket = backend.client, backend.bucket
+    done = []
+    backend.call("put website", None, client.put_bucket_website, Bucket=bucket, WebsiteConfiguration=docs["website"])
+    done.append("website configuration with the 404 routing rule")
+    backend.call("put CORS", None, client.put_bucket_cors, Bucket=bucket, CORSConfiguration=docs["cors"])
+    done.append("CORS rule for GET and HEAD")
+    if public:
+        block = {
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": False,
+            "RestrictPublicBuckets": False,
+        }
+        if backend.endpoint_url is None:
+            backend.call(
+                "put public access block",
+                None,
+                client.put_public_access_block,
+                Bucket=bucket,
+                PublicAccessBlockConfiguration=block,
+            )
+            done.append("Block Public Access relaxed for bucket policies")
+        policy = json.dumps(docs["policy"])
+        backend.call("put policy", None, client.put_bucket_policy, Bucket=bucket, Policy=policy)
+        done.append(f"bucket policy: public read of {bucket}/{backend.prefix}*")
+    return done
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of :func:`check`'s report."""
+
+    ok: bool
+    what: str
+    detail: str
+
+
+def check(backend: S3Backend, app_url: str | None = None, url_prefix: str = "/media") -> list[Finding]:
+    """Check credentials, bucket, permissions and website set-up; never raises for S3 failures."""
+    findings: list[Finding] = []
+
+    def step(what: str, action: Any) -> Any:
+        try:
+            result = action()
+        except ShiftMediaError as exc:
+            findings.append(Finding(False, what, str(exc)))
+            return None
+        findings.append(Finding(True, what, "ok"))
+        return result if result is not None else True
+
+    if step("bucket reachable with these credentials", backend.check) is None:
+        return findings
+    probe = f"{PROBE_PREFIX}{secrets.token_hex(8)}"
+    payload = secrets.token_bytes(64)
+    if step("write an object (s3:PutObject)", lambda: backend.write(probe, payload)):
+        step("read it back (s3:GetObject)", lambda: _same(backend.read(probe), payload))
+        step("delete it (s3:DeleteObject)", lambda: backend.delete(probe))
+    step("list the bucket (s3:ListBucket)", lambda: next(iter(backend.list()), None) or True)
+    if app_url is not None:
+        expected = website_configuration(app_url, prefix=backend.prefix, url_prefix=url_prefix)["RoutingRules"]
+        step("website 404 routing rule points at the app", lambda: _same_rules(backend, expected))
+    return findings
+
+
+def _same(got: bytes, expected: bytes) -> None:
+    if got != expected:
+        raise ShiftMediaError("the object read back differs from what was written")
+
+
+def _same_rules(backend: S3Backend, expected: list[dict[str, Any]]) -> None:
+    try:
+        website = backend.client.get_bucket_website(Bucket=backend.bucket)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchWebsiteConfiguration":
+            raise ShiftMediaError("the bucket has no website configuration: run shiftmedia s3 setup") from None
+        raise backend.translate(exc, "get website", None) from None
+    if _normalise(website.get("RoutingRules", [])) != _normalise(expected):
+        raise ShiftMediaError("the website routing rules differ from what shiftmedia s3 setup writes")
+
+
+def _normalise(rules: list[dict[str, Any]]) -> list[str]:
+    return sorted(json.dumps(rule, sort_keys=True) for rule in rules)

@@ -1,0 +1,67 @@
+"""The bucket documents: routing rules, CORS, policy, and deploy/s3 kept in step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from shiftmedia.bucket import bucket_policy, cors_configuration, website_configuration
+from shiftmedia.cli import main
+from shiftmedia.errors import ConfigError
+
+from ..conftest import REPO
+
+
+def test_rule_with_a_bucket_prefix() -> None:
+    config = website_configuration("https://media-app.example.com", prefix="media/")
+    assert config["RoutingRules"] == [
+        {
+            "Condition": {"HttpErrorCodeReturnedEquals": "404", "KeyPrefixEquals": "media/"},
+            "Redirect": {
+                "Protocol": "https",
+                "HostName": "media-app.example.com",
+                "ReplaceKeyPrefixWith": "media/",
+                "HttpRedirectCode": "302",
+            },
+        }
+    ]
+
+
+def test_rules_without_a_bucket_prefix_name_every_first_character() -> None:
+    rules = website_configuration("http://127.0.0.1:8000/app", url_prefix="/m")["RoutingRules"]
+    assert len(rules) == 16
+    for rule, char in zip(rules, "0123456789abcdef"):
+        assert rule["Condition"]["KeyPrefixEquals"] == char
+        assert rule["Redirect"]["ReplaceKeyPrefixWith"] == f"app/m/{char}"
+        assert rule["Redirect"]["HostName"] == "127.0.0.1:8000"
+        assert rule["Redirect"]["HttpRedirectCode"] == "302"
+
+
+@pytest.mark.parametrize("url", ["ftp://x", "media-app.example.com", "https://x/?a=1", "https:///path"])
+def test_rejects_bad_app_urls(url: str) -> None:
+    with pytest.raises(ConfigError):
+        website_configuration(url)
+
+
+def test_policy_is_read_only_and_scoped() -> None:
+    policy = bucket_policy("bucket", "media/")
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == "arn:aws:s3:::bucket/media/*"
+    assert cors_configuration()["CORSRules"][0]["AllowedMethods"] == ["GET", "HEAD"]
+
+
+def test_deploy_files_are_what_the_command_writes(tmp_path: Path) -> None:
+    """deploy/s3/*.json is `shiftmedia s3 setup --print` for the documented example bucket."""
+    env = {"S3_BUCKET": "example-media-bucket", "S3_PREFIX": "media", "SHIFTMEDIA_CONFIG": ""}
+    args = ["s3", "setup", "--print", "--app-url", "https://media-app.example.com", "--out", str(tmp_path)]
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    for name in ("website", "cors", "policy"):
+        deployed = REPO / "deploy" / "s3" / f"{name}.json"
+        assert deployed.read_text() == (tmp_path / f"{name}.json").read_text(), f"regenerate {deployed}"
+        assert json.loads(deployed.read_text()) == printed[name]
