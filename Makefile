@@ -10,7 +10,7 @@ SECRET_FILE := var/dev-secret-key
 
 export SHIFTMEDIA_WEED := $(abspath $(SEAWEED_VENV)/bin/weed)
 
-.PHONY: run test install test-deps clean
+.PHONY: run test install test-deps bench bench-peers clean
 
 $(BIN)/shiftmedia: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +42,13 @@ test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed
 test: test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+bench-peers:
+	PYTHON=$(PYTHON) bash tests/bench/install-peers.sh
+
+# Engine and service against pyvips, naive Pillow and thumbor, interleaved; prints medians,
+# ratios and PASS/FAIL per target, and exits 0 (a measurement, not a test).
+bench: $(BIN)/shiftmedia bench-peers
+	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
 clean:
-	rm -rf $(VENV) $(SEAWEED_VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SEAWEED_VENV) .venv-bench-vips .venv-bench-thumbor build *.egg-info .pytest_cache .hypothesis
