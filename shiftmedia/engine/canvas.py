@@ -1,7 +1,7 @@
-"""Crop to the plan's box and pad onto the plan's canvas.
+"""Pad onto the plan's canvas.
 
-Cropping happens before scaling, so only the kept pixels are resampled; padding
-happens after, so the background stays a flat, exact colour.
+Padding happens after scaling, so the background stays a flat, exact colour
+(the crop happens while scaling, see :mod:`.scale`).
 """
 
 from __future__ import annotations
@@ -10,18 +10,6 @@ from PIL import Image
 
 from . import background
 from .plan import Plan
-
-
-def crop(image: Image.Image, plan: Plan) -> Image.Image:
-    """The part of ``image`` the plan keeps; ``image`` itself when it keeps all.
-
-    ``image`` shows the whole source, possibly reduced on load, so the plan's
-    box is mapped onto its size first.
-    """
-    box = plan.crop_in(image.size)
-    if box == (0, 0, *image.size):
-        return image
-    return image.crop(box)
 
 
 def pad(image: Image.Image, plan: Plan, colour: str) -> Image.Image:

@@ -1,4 +1,4 @@
-"""Bring any decoded image into a working mode in sRGB.
+"""Bring any decoded image into a working mode in sRGB (or its own profile).
 
 Later steps handle four modes only: ``RGB``, ``RGBA``, ``L`` and ``LA``, all
 8 bits per channel and in sRGB. This step gets there without losing what the
@@ -6,8 +6,16 @@ source meant: 16-bit samples are scaled (not clipped) to 8 bits, palette and
 tRNS transparency become an alpha channel, CMYK and non-sRGB RGB go through
 their embedded ICC profile into sRGB. Grayscale stays grayscale.
 
-The result never carries Pillow ``info`` metadata (ICC profile, EXIF, XMP,
-transparency): the pixels now mean sRGB and nothing else travels to the encoder.
+It comes in two halves so that no mode is converted at full size when it need
+not be: :func:`normalise` runs before scaling and only touches modes Pillow
+cannot resample (palette, 16-bit, ...); :func:`to_srgb` runs after scaling and
+does the profile conversion on the small image. :func:`to_working` is both.
+
+The result never carries Pillow ``info`` metadata (EXIF, XMP, transparency),
+and no ICC profile either unless the caller keeps the source's RGB or grey
+profile: then the pixels are left in that space and the profile travels in
+``info["icc_profile"]`` for the encoder to embed. CMYK is always converted,
+since every output is RGB or grey.
 """
 
 from __future__ import annotations
@@ -45,20 +53,20 @@ def is_supported(mode: str) -> bool:
     return mode in SUPPORTED_MODES
 
 
-def to_working(image: Image.Image) -> Image.Image:
+def to_working(image: Image.Image, keep_profile: bool = False) -> Image.Image:
     """A new image in a working mode and sRGB, without metadata; see the module doc."""
-    if image.mode not in SUPPORTED_MODES:
-        raise UnsupportedImage(f"images in mode {image.mode} are not supported")
-    result = _in_srgb(_normalise_mode(image))
-    if result is image:
-        result = image.copy()
-    result.info = {}
-    return result
+    return to_srgb(normalise(image), keep_profile)
 
 
-def _normalise_mode(image: Image.Image) -> Image.Image:
-    """``image`` in a working mode, or CMYK; ``info`` (the ICC profile) is kept."""
+def normalise(image: Image.Image) -> Image.Image:
+    """``image`` in a mode Pillow resamples: a working mode, or CMYK.
+
+    ``info`` (the ICC profile) is kept for :func:`to_srgb`; ``image`` itself is
+    returned when its mode is already one of those.
+    """
     mode = image.mode
+    if mode not in SUPPORTED_MODES:
+        raise UnsupportedImage(f"images in mode {mode} are not supported")
     if mode in SIXTEEN_BIT_MODES:
         return image.convert("I").point(lambda value: value / 257 + 0.5).convert("L")
     if mode in SIMPLE_CONVERSIONS:
@@ -68,6 +76,34 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
     if mode in {"RGB", "L"} and "transparency" in image.info:
         return image.convert(mode + "A")
     return image
+
+
+def to_srgb(image: Image.Image, keep_profile: bool = False) -> Image.Image:
+    """A new image in a working mode and sRGB from a :func:`normalise` result.
+
+    With ``keep_profile``, an RGB or grey image whose embedded profile is
+    usable and matches its mode keeps its pixels and that profile (alone in
+    ``info``); everything else is converted to sRGB and carries no ``info``.
+    """
+    profile = image.info.get("icc_profile")
+    if keep_profile and profile and _matches(profile, image.mode):
+        kept = image.copy()
+        kept.info = {"icc_profile": profile}
+        return kept
+    result = _in_srgb(image)
+    if result is image:
+        result = image.copy()
+    result.info = {}
+    return result
+
+
+def _matches(profile: bytes, mode: str) -> bool:
+    """True when LittleCMS reads ``profile`` and it describes ``mode``'s colour space."""
+    try:
+        space = ImageCms.ImageCmsProfile(io.BytesIO(profile)).profile.xcolor_space
+    except (OSError, ImageCms.PyCMSError):
+        return False
+    return space.strip() == ("GRAY" if mode in {"L", "LA"} else "RGB")
 
 
 def _in_srgb(image: Image.Image) -> Image.Image:

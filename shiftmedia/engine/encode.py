@@ -1,8 +1,13 @@
 """Write working-mode frames as the spec's output format, without metadata.
 
-The output carries no EXIF (so no GPS and no orientation), no XMP and no ICC
-profile: the pixels are already upright and in sRGB. Every setting is fixed
-here, so the same frames and spec always give the same bytes.
+The output carries no EXIF (so no GPS and no orientation) and no XMP: the
+pixels are already upright. It carries no ICC profile either, as the pixels
+are in sRGB, unless the colour step kept the source's profile (the spec's
+``keep_icc``): then that profile is embedded where the format stores one and
+it describes the written mode (a grey profile cannot describe a frame that had
+to become RGB; such a frame is written as plain grey, the default for grey).
+Every setting is fixed here, so the same frames and spec always give the same
+bytes.
 
 Animations (several frames) are written as animations by GIF and WebP with
 their per-frame durations and loop count; the other formats take one frame.
@@ -32,6 +37,12 @@ CONTENT_TYPES: dict[str, str] = {
 ANIMATED_OUTPUTS = frozenset({"gif", "webp"})
 """Output formats that keep every frame of an animation."""
 
+PROFILE_OUTPUTS = frozenset({"jpg", "png", "webp", "avif"})
+"""Output formats that can embed an ICC profile."""
+
+PROFILE_SPACES: dict[str, bytes] = {"L": b"GRAY", "LA": b"GRAY", "RGB": b"RGB ", "RGBA": b"RGB "}
+"""The ICC colour-space signature (header bytes 16-19) each written mode needs."""
+
 PROGRESSIVE_MIN_PIXELS = 10_000
 """JPEGs from about 100×100 up are progressive: smaller, and they render early."""
 
@@ -54,15 +65,17 @@ class Timing:
 def encode(frames: Sequence[Image.Image], spec: ResizeSpec, timing: Timing) -> bytes:
     """Encode ``frames`` (working modes, equal sizes) as ``spec.format``.
 
-    Only GIF and WebP write more than the first frame. Whatever ``info`` the
-    frames carry is ignored: Pillow's writers would copy parts of it (PNG its
-    ICC profile, GIF its comment) into the output.
+    Only GIF and WebP write more than the first frame. Of the ``info`` the
+    frames carry only the first frame's ``icc_profile`` is used (see the module
+    doc); the rest is ignored: Pillow's writers would copy parts of it (PNG
+    its ICC profile, GIF its comment) into the output.
     """
+    profile = frames[0].info.get("icc_profile") if spec.format in PROFILE_OUTPUTS else None
     frames = [_bare(frame) for frame in frames]
     if spec.format == "gif":
         return _gif(frames, timing)
     if spec.format == "webp":
-        return _webp(frames, spec, timing)
+        return _webp(frames, spec, timing, profile)
     first = frames[0]
     if spec.format == "jpg":
         flat = background.flatten(first, background.parse(spec.background))
@@ -73,15 +86,25 @@ def encode(frames: Sequence[Image.Image], spec: ResizeSpec, timing: Timing) -> b
             quality=spec.quality,
             optimize=True,
             progressive=pixels >= PROGRESSIVE_MIN_PIXELS,
+            **_embedded(flat, profile),
         )
     if spec.format == "avif":
-        return _save(_colour(first), "AVIF", quality=spec.quality, speed=AVIF_SPEED)
-    return _save(first, "PNG", optimize=False)
+        coloured = _colour(first)
+        return _save(coloured, "AVIF", quality=spec.quality, speed=AVIF_SPEED, **_embedded(coloured, profile))
+    return _save(first, "PNG", optimize=False, **_embedded(first, profile))
 
 
-def _webp(frames: Sequence[Image.Image], spec: ResizeSpec, timing: Timing) -> bytes:
+def _embedded(image: Image.Image, profile: bytes | None) -> dict[str, object]:
+    """The ``icc_profile`` save option when ``profile`` describes ``image``'s mode."""
+    if profile and profile[16:20] == PROFILE_SPACES.get(image.mode):
+        return {"icc_profile": profile}
+    return {}
+
+
+def _webp(frames: Sequence[Image.Image], spec: ResizeSpec, timing: Timing, profile: bytes | None) -> bytes:
     """Lossy WebP, alpha kept; animated when there are several frames."""
-    options: dict[str, object] = {"quality": spec.quality, "method": WEBP_METHOD}
+    first = _colour(frames[0])
+    options: dict[str, object] = {"quality": spec.quality, "method": WEBP_METHOD, **_embedded(first, profile)}
     if len(frames) > 1:
         options.update(
             save_all=True,
@@ -89,7 +112,7 @@ def _webp(frames: Sequence[Image.Image], spec: ResizeSpec, timing: Timing) -> by
             duration=list(timing.durations),
             loop=1 if timing.loop is None else timing.loop,
         )
-    return _save(_colour(frames[0]), "WEBP", **options)
+    return _save(first, "WEBP", **options)
 
 
 def _gif(frames: Sequence[Image.Image], timing: Timing) -> bytes:

@@ -5,6 +5,18 @@
 refuses inputs over the byte, pixel and animation limits. :func:`read_frames`
 then decodes the frames the caller wants, one at a time, so an animation never
 has to sit in memory whole.
+
+The header is parsed by the format's Pillow plugin directly, the way
+``Image.open`` does it but without ``Image.open``'s own decompression-bomb
+check: that check compares against the process-wide ``Image.MAX_IMAGE_PIXELS``
+and, between 89 and 179 MP, only emits a ``DecompressionBombWarning`` that
+would leak into the caller's warnings before :class:`Limits` (stricter by
+default, and per call) refuses the image. Changing the global or filtering
+warnings would not be thread-safe. Pillow still checks in a few places after
+opening (a GIF frame growing past the logical screen, a TIFF's tile buffer);
+those only fire for images over 89 MP, which pass :class:`Limits` only when it
+is configured that high. GIF frames are re-checked against :class:`Limits` as
+they are read, since a frame may enlarge the canvas.
 """
 
 from __future__ import annotations
@@ -13,7 +25,9 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from PIL import Image
+import struct
+
+from PIL import Image, UnidentifiedImageError
 
 from .limits import Limits
 from .orient import displayed_size, read_orientation
@@ -70,7 +84,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
     Pillow's exceptions into shiftmedia's.
     """
     limits.check_input(len(data))
-    image = Image.open(io.BytesIO(data), formats=OPEN_FORMATS)
+    image = _parse_header(io.BytesIO(data))
     pixel_format = image.format or ""
     frames = getattr(image, "n_frames", 1) if pixel_format in ANIMATED_FORMATS else 1
     limits.check_image(image.size, frames)
@@ -86,16 +100,35 @@ def open_source(data: bytes, limits: Limits) -> Source:
     )
 
 
-def read_frames(source: Source, count: int) -> Iterator[Frame]:
+def _parse_header(stream: io.BytesIO) -> Image.Image:
+    """The image in ``stream`` opened by the first of :data:`OPEN_FORMATS` whose
+    plugin accepts it, as ``Image.open`` would, minus its bomb check."""
+    Image.init()
+    prefix = stream.read(16)
+    for name in OPEN_FORMATS:
+        factory, accept = Image.OPEN[name]
+        accepted = accept is None or accept(prefix)
+        if accepted and not isinstance(accepted, str):
+            stream.seek(0)
+            try:
+                return factory(stream, "")
+            except (SyntaxError, IndexError, TypeError, struct.error):
+                continue
+    raise UnidentifiedImageError("cannot identify image file")
+
+
+def read_frames(source: Source, count: int, limits: Limits) -> Iterator[Frame]:
     """Decode the first ``count`` frames of ``source``, each as an independent image.
 
     Frames of GIF and WebP animations come out composited: each is the whole
     picture as displayed at that moment, not a patch over the previous one.
+    Each frame's size is checked against ``limits`` before it is decoded.
     """
     image = source.image
     for index in range(min(count, source.frames)):
         if source.frames > 1:
             image.seek(index)
+            limits.check_image(image.size, 1)
         image.load()
         duration = image.info.get("duration", 0)
         yield Frame(

@@ -6,13 +6,22 @@ at ``offset``). It depends only on the displayed source size and the spec, so
 it is a pure function, unit-tested without images, and every later step just
 carries it out. All arithmetic is on integers, so plans are exact and the same
 on every platform.
+
+The modes differ only in the region they start from and how they fill the
+box: ``fit`` and ``pad`` scale the whole source inside it; ``fill`` covers it,
+cutting a window of the box's aspect out of the whole source; ``crop`` does
+the same inside the spec's rectangle (clamped to the source), or scales the
+rectangle inside the box when one side is ``0``. A window is placed by
+gravity: a compass point, or a focal point it is centred on as far as the
+region allows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
-from ..errors import InvalidImage
+from ..errors import InvalidImage, InvalidSpec
 from ..spec import ResizeSpec
 from .limits import Limits
 
@@ -31,6 +40,9 @@ ANCHORS: dict[str, tuple[int, int]] = {
     "se": (2, 2),
 }
 """Gravity as (x, y) in halves of the free space: 0 start, 1 centre, 2 end."""
+
+FOCAL_SCALE = 1000
+"""A focal point ``f<x>x<y>`` is in thousandths of the source's width and height."""
 
 
 @dataclass(frozen=True)
@@ -53,20 +65,19 @@ class Plan:
         """Width and height of the crop box."""
         return self.crop[2] - self.crop[0], self.crop[3] - self.crop[1]
 
-    def crop_in(self, size: Size) -> Box:
-        """The crop box in an image of ``size`` that shows the whole source.
+    def box_in(self, extent: tuple[float, float]) -> tuple[float, float, float, float]:
+        """The crop box in an image whose content spans ``extent`` for the whole source.
 
-        A decoder may hand back a reduced image (JPEG draft); the box is scaled
-        to it and kept at least one pixel wide and high.
+        A decoder may hand back a reduced image (JPEG draft) whose content spans
+        a fraction of a pixel less than its size; the box is scaled to the
+        content, in the fractional coordinates Pillow's ``resize(box=...)`` takes.
         """
-        width, height = size
-        left = min(width - 1, _round_div(self.crop[0] * width, self.source[0]))
-        top = min(height - 1, _round_div(self.crop[1] * height, self.source[1]))
-        right = max(left + 1, min(width, _round_div(self.crop[2] * width, self.source[0])))
-        bottom = max(top + 1, min(height, _round_div(self.crop[3] * height, self.source[1])))
-        return left, top, right, bottom
+        across = extent[0] / self.source[0]
+        down = extent[1] / self.source[1]
+        left, top, right, bottom = self.crop
+        return left * across, top * down, right * across, bottom * down
 
-    def decode_size(self, detail: int) -> Size:
+    def decode_size(self, detail: Fraction) -> Size:
         """The smallest source size that still holds ``detail`` × the output's pixels.
 
         A decoder that can shrink on load (JPEG's DCT scaling) may decode to any
@@ -74,8 +85,8 @@ class Plan:
         """
         crop_w, crop_h = self.crop_size
         # The larger of the two per-axis factors detail × scaled / crop, as n/d.
-        across = self.scaled[0] * detail, crop_w
-        down = self.scaled[1] * detail, crop_h
+        across = self.scaled[0] * detail.numerator, crop_w * detail.denominator
+        down = self.scaled[1] * detail.numerator, crop_h * detail.denominator
         numerator, denominator = across if across[0] * down[1] >= down[0] * across[1] else down
         if numerator >= denominator:
             return self.source
@@ -89,24 +100,43 @@ def make_plan(source: Size, spec: ResizeSpec, limits: Limits = Limits()) -> Plan
     """Plan resizing a source of displayed size ``source`` per ``spec``.
 
     Raises :class:`LimitExceeded` when the output would have a side over
-    ``limits.max_output_side``.
+    ``limits.max_output_side``, and :class:`InvalidSpec` when crop mode's
+    rectangle lies wholly outside the source.
     """
     if source[0] < 1 or source[1] < 1:
         raise InvalidImage(f"image has no pixels: {source[0]}x{source[1]}")
+    whole = (0, 0, *source)
     if spec.mode == "fill":
-        plan = _fill(source, spec)
+        plan = _cover(source, whole, spec)
+    elif spec.mode == "crop":
+        region = clamp_rect(source, spec.rect or whole)
+        plan = _cover(source, region, spec) if spec.width and spec.height else _inside(source, region, spec)
     else:
         scaled = _fit(source, spec.width, spec.height, spec.upscale)
         canvas = (spec.width, spec.height) if spec.mode == "pad" else scaled
         plan = Plan(
             source=source,
-            crop=(0, 0, *source),
+            crop=whole,
             scaled=scaled,
             canvas=canvas,
             offset=_anchor(canvas, scaled, spec.gravity),
         )
     limits.check_output(plan.canvas)
     return plan
+
+
+def clamp_rect(source: Size, rect: tuple[int, int, int, int]) -> Box:
+    """Crop mode's ``(x, y, width, height)`` as a box inside ``source``.
+
+    The part outside the source is dropped; a rectangle with nothing inside
+    it raises :class:`InvalidSpec`.
+    """
+    x, y, width, height = rect
+    left, top = min(x, source[0]), min(y, source[1])
+    right, bottom = min(x + width, source[0]), min(y + height, source[1])
+    if right <= left or bottom <= top:
+        raise InvalidSpec(f"crop rectangle {rect} lies outside the {source[0]}x{source[1]} image")
+    return left, top, right, bottom
 
 
 def _fit(source: Size, width: int, height: int, upscale: bool) -> Size:
@@ -121,23 +151,50 @@ def _fit(source: Size, width: int, height: int, upscale: bool) -> Size:
     return max(1, size[0]), max(1, size[1])
 
 
-def _fill(source: Size, spec: ResizeSpec) -> Plan:
-    """Cover the box: crop the source to the box's aspect at gravity, then scale."""
-    src_w, src_h = source
+def _inside(source: Size, region: Box, spec: ResizeSpec) -> Plan:
+    """Scale all of ``region`` inside the box (one side of it may be 0)."""
+    size = region[2] - region[0], region[3] - region[1]
+    scaled = _fit(size, spec.width, spec.height, spec.upscale)
+    return Plan(source=source, crop=region, scaled=scaled, canvas=scaled, offset=(0, 0))
+
+
+def _cover(source: Size, region: Box, spec: ResizeSpec) -> Plan:
+    """Cover the box: cut a window of the box's aspect out of ``region`` at
+    gravity, then scale it to the box (or leave it, when that would enlarge it
+    without upscale)."""
+    region_w, region_h = region[2] - region[0], region[3] - region[1]
     width, height = spec.width, spec.height
-    if width * src_h >= height * src_w:
-        crop_w, crop_h = src_w, max(1, min(src_h, _round_div(src_w * height, width)))
+    if width * region_h >= height * region_w:
+        crop_w, crop_h = region_w, max(1, min(region_h, _round_div(region_w * height, width)))
     else:
-        crop_w, crop_h = max(1, min(src_w, _round_div(src_h * width, height))), src_h
+        crop_w, crop_h = max(1, min(region_w, _round_div(region_h * width, height))), region_h
     enlarges = crop_w < width or crop_h < height
     scaled = (crop_w, crop_h) if enlarges and not spec.upscale else (width, height)
-    left, top = _anchor(source, (crop_w, crop_h), spec.gravity)
+    left, top = _place(source, region, (crop_w, crop_h), spec.gravity)
     return Plan(
         source=source,
         crop=(left, top, left + crop_w, top + crop_h),
         scaled=scaled,
         canvas=scaled,
         offset=(0, 0),
+    )
+
+
+def _place(source: Size, region: Box, window: Size, gravity: str) -> Size:
+    """Top-left corner of a ``window`` inside ``region`` at ``gravity``.
+
+    A focal point (``f<x>x<y>``, thousandths of ``source``) centres the window
+    on it, then moves it the least needed to keep it inside the region.
+    """
+    if not gravity.startswith("f"):
+        x, y = _anchor((region[2] - region[0], region[3] - region[1]), window, gravity)
+        return region[0] + x, region[1] + y
+    focal_x, focal_y = (int(value) for value in gravity[1:].split("x"))
+    centre_x = _round_div(2 * focal_x * source[0] - window[0] * FOCAL_SCALE, 2 * FOCAL_SCALE)
+    centre_y = _round_div(2 * focal_y * source[1] - window[1] * FOCAL_SCALE, 2 * FOCAL_SCALE)
+    return (
+        max(region[0], min(region[2] - window[0], centre_x)),
+        max(region[1], min(region[3] - window[1], centre_y)),
     )
 
 

@@ -47,7 +47,7 @@ def probe(data: bytes, limits: Limits = Limits()) -> ImageInfo:
         if image.format in DRAFT_FORMATS:
             width, height = image.size
             image.draft(None, (max(1, width // 8), max(1, height // 8)))
-        for _ in read_frames(source, source.frames):
+        for _ in read_frames(source, source.frames, limits):
             pass
     return ImageInfo(
         format=source.format,

@@ -174,6 +174,34 @@ class Samples:
         """The first ``keep`` fraction of ``data``."""
         return data[: int(len(data) * keep)]
 
+    @staticmethod
+    def grey_profile(gamma: float = 1.8) -> bytes:
+        """A minimal ICC v2 grey profile (description, white point, gamma curve);
+        LittleCMS cannot create one itself."""
+
+        def tag_xyz(x: float, y: float, z: float) -> bytes:
+            return b"XYZ " + bytes(4) + b"".join(struct.pack(">i", round(v * 65536)) for v in (x, y, z))
+
+        description = b"grey test profile\0"
+        tags = [
+            (b"desc", b"desc" + bytes(4) + struct.pack(">I", len(description)) + description + bytes(4 + 4 + 2 + 1 + 67)),
+            (b"wtpt", tag_xyz(0.9642, 1.0, 0.8249)),
+            (b"kTRC", b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256)) + bytes(2)),
+            (b"cprt", b"text" + bytes(4) + b"none\0" + bytes(3)),
+        ]
+        offset = 128 + 4 + 12 * len(tags)
+        table, body = b"", b""
+        for signature, content in tags:
+            table += signature + struct.pack(">II", offset + len(body), len(content))
+            body += content + bytes(-len(content) % 4)
+        size = offset + len(body)
+        header = (
+            struct.pack(">I", size) + b"lcms" + bytes.fromhex("02100000") + b"mntrGRAYXYZ "
+            + bytes(12) + b"acsp" + bytes(24) + struct.pack(">I", 0) + bytes(8)
+            + tag_xyz(0.9642, 1.0, 0.8249)[8:] + bytes(48)
+        )
+        return header + struct.pack(">I", len(tags)) + table + body
+
     @classmethod
     def photo_jpeg(cls, size: tuple[int, int] = (320, 240)) -> bytes:
         """A JPEG of a smooth gradient, large enough that truncation cuts entropy data."""

@@ -1,30 +1,12 @@
-"""Crop to the plan's box and pad onto its canvas."""
+"""Pad onto the plan's canvas."""
 
 from __future__ import annotations
 
 from PIL import Image
 
-from shiftmedia.engine.canvas import crop, pad
+from shiftmedia.engine.canvas import pad
 from shiftmedia.engine.plan import make_plan
 from shiftmedia.spec import ResizeSpec
-
-
-def test_crop_keeps_the_gravity_side(samples) -> None:
-    image = samples.quadrants((40, 20))
-    plan = make_plan(image.size, ResizeSpec.parse("10x10-fill-80-noupscale-ge.jpg"))
-    kept = crop(image, plan)
-    assert kept.size == (20, 20)
-    assert kept.getpixel((0, 0)) == (0, 200, 0) and kept.getpixel((19, 19)) == (255, 255, 255)
-
-
-def test_crop_maps_onto_a_reduced_image() -> None:
-    plan = make_plan((400, 200), ResizeSpec.parse("10x10-fill-80-noupscale.jpg"))
-    assert crop(Image.new("RGB", (100, 50)), plan).size == (50, 50)
-
-
-def test_crop_keeping_everything_returns_the_image() -> None:
-    image = Image.new("RGB", (30, 20))
-    assert crop(image, make_plan(image.size, ResizeSpec.parse("15x0-fit-80-noupscale.jpg"))) is image
 
 
 def _padded(image: Image.Image, name: str) -> Image.Image:

@@ -6,12 +6,13 @@ Skipped with a reason when the corpus directory is absent (see conftest).
 from __future__ import annotations
 
 import io
+import math
 import statistics
 import time
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageCms, ImageStat
 
 from shiftmedia.engine import probe, render
 from shiftmedia.errors import InvalidImage, LimitExceeded
@@ -195,3 +196,31 @@ def test_22mp_thumbnail_is_fast_and_sharp(corpus: Path) -> None:
     print(f"22 MP → 400x400 fill jpg: median {median * 1000:.1f} ms")
     assert (rendered.width, rendered.height) == (400, 400)
     assert median < 2.0
+
+
+def _psnr(image: Image.Image, expected: Image.Image) -> float:
+    """PSNR in dB of two RGB images of one size (inf when identical)."""
+    squares = sum(ImageStat.Stat(ImageChops.difference(image, expected)).sum2)
+    mse = squares / (image.size[0] * image.size[1] * 3)
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+@pytest.mark.parametrize("name", ["jpeg_cmyk_swop_icc.jpg", "tiff_cmyk_fogra39.tif"])
+def test_cmyk_output_is_the_colour_managed_conversion_not_the_naive_one(corpus: Path, name: str) -> None:
+    with Image.open(corpus / name) as source:
+        source.load()
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(source.info["icc_profile"]))
+        managed = ImageCms.profileToProfile(
+            source, profile, ImageCms.createProfile("sRGB"), renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB"
+        )
+        naive = source.convert("RGB")
+    full = _render(corpus / name, f"{managed.width}x0-fit-0-noupscale.png").convert("RGB")
+    half = _render(corpus / name, f"{managed.width // 2}x0-fit-0-noupscale.png").convert("RGB")
+    naive_error = _psnr(naive, managed)
+    half_managed = _psnr(half, managed.resize(half.size, Image.Resampling.LANCZOS))
+    half_naive = _psnr(half, naive.resize(half.size, Image.Resampling.LANCZOS))
+    print(f"{name}: naive convert('RGB') is {naive_error:.1f} dB from the managed conversion; "
+          f"our half-size output {half_managed:.1f} dB from managed, {half_naive:.1f} dB from naive")
+    assert naive_error < 30, "the naive conversion is measurably wrong"
+    assert _psnr(full, managed) == math.inf, "at full size we output exactly the managed conversion"
+    assert half_managed > 40 > 30 > half_naive

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import struct
+import warnings
+
 import pytest
 from PIL import Image
 
@@ -79,13 +82,37 @@ def test_read_frames_yields_durations_and_stops_at_count(samples) -> None:
     data = samples.animated_gif([(255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)], [10, 20, 30], loop=2)
     source = _open(data)
     assert source.loop == 2
-    frames = list(read_frames(source, 3))
+    frames = list(read_frames(source, 3, Limits()))
     assert [frame.duration for frame in frames] == [10, 20, 30]
     assert [frame.image.convert("RGB").getpixel((0, 0)) for frame in frames] == [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
-    assert len(list(read_frames(_open(data), 1))) == 1
+    assert len(list(read_frames(_open(data), 1, Limits()))) == 1
 
 
 def test_still_images_have_one_frame(samples) -> None:
     source = _open(samples.photo_jpeg())
-    frames = list(read_frames(source, 10))
+    frames = list(read_frames(source, 10, Limits()))
     assert len(frames) == 1 and frames[0].image.size == (320, 240)
+
+
+@pytest.mark.parametrize("max_pixels", [50_000_000, 200_000_000])
+def test_pillow_bomb_warning_never_leaks(samples, max_pixels: int) -> None:
+    data = samples.jpeg_header(10_000, 10_000)  # 100 MP: Pillow's warning band is 89-179 MP
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if max_pixels < 100_000_000:
+            with pytest.raises(LimitExceeded):
+                _open(data, Limits(max_pixels=max_pixels))
+        else:
+            assert _open(data, Limits(max_pixels=max_pixels, max_frame_pixels=max_pixels)).size == (10_000, 10_000)
+    assert not [w for w in caught if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_gif_frame_growing_past_the_limit_is_refused_before_decoding(samples) -> None:
+    data = bytearray(samples.animated_gif([(255, 0, 0, 255), (0, 255, 0, 255)], [10, 10], size=(40, 30)))
+    second = data.index(b"\x00\x2c", data.index(b"\x00\x2c") + 2) + 1
+    data[second + 5 : second + 9] = struct.pack("<HH", 9000, 9000)
+    source = _open(bytes(data))
+    frames = read_frames(source, 2, Limits())
+    next(frames)
+    with pytest.raises(LimitExceeded):
+        next(frames)

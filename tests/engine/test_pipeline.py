@@ -127,3 +127,65 @@ def test_rendered_is_frozen(samples) -> None:
     assert isinstance(rendered, Rendered)
     with pytest.raises(AttributeError):
         rendered.width = 3  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_crop_rectangle_is_in_upright_pixels(samples, orientation: int) -> None:
+    data = samples.oriented_jpeg(orientation, size=(64, 48))
+    decoded = _decode(render(data, ResizeSpec.parse("16x0-crop-0-noupscale-r34x2x28x20.png")).data).convert("RGB")
+    assert decoded.size == (16, 11)
+    red, green, blue = ImageStat.Stat(decoded).mean
+    assert green > 180 and red < 20 and blue < 20, "the upright top-right quadrant is green"
+
+
+def test_crop_rectangle_outside_the_image_is_an_invalid_spec(samples) -> None:
+    with pytest.raises(InvalidSpec):
+        render(samples.photo_jpeg((320, 240)), ResizeSpec.parse("16x0-crop-0-noupscale-r400x0x10x10.png"))
+
+
+def test_focal_point_keeps_the_side_it_is_on(samples) -> None:
+    data = samples.encode(samples.quadrants((64, 48)), "PNG")
+    decoded = _decode(render(data, ResizeSpec.parse("12x24-fill-0-noupscale-gf900x500.png")).data).convert("RGB")
+    assert decoded.size == (12, 24)
+    assert decoded.getpixel((6, 2)) == (0, 200, 0) and decoded.getpixel((6, 21)) == (255, 255, 255)
+
+
+STANDARD_DC_LUMINANCE_BITS = bytes.fromhex("00010501010101010100000000000000")
+"""The code-length counts of JPEG's Annex K luminance DC table, which libjpeg
+writes unless asked to optimise the Huffman tables."""
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_exif_gps_and_xmp_are_stripped(samples, fmt: str) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    exif[0x010F] = "Camera maker"
+    exif.get_ifd(0x8825)[2] = (48.0, 51.0, 30.0)  # GPSLatitude
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">secret place</x:xmpmeta>'
+    data = samples.encode(samples.quadrants((200, 150)), "JPEG", exif=exif.tobytes(), xmp=xmp)
+    assert b"secret place" in data and b"Camera maker" in data
+    output = render(data, ResizeSpec.create((100, 0), format=fmt)).data
+    assert b"secret place" not in output and b"Camera maker" not in output
+    decoded = _decode(output)
+    assert not decoded.getexif() and "xmp" not in decoded.info
+
+
+@pytest.mark.parametrize("size", [(60, 40), (400, 300)])
+def test_jpeg_huffman_tables_are_optimised(samples, size: tuple[int, int]) -> None:
+    data = samples.encode(Image.effect_noise((800, 600), 40).convert("RGB"), "PNG")
+    output = render(data, ResizeSpec.create(size, format="jpg")).data
+    standard = samples.encode(_decode(output), "JPEG", quality=85)
+    assert STANDARD_DC_LUMINANCE_BITS in standard
+    assert STANDARD_DC_LUMINANCE_BITS not in output
+
+
+def test_grey_jpeg_stays_grey(corpus) -> None:
+    data = (corpus / "jpeg_grayscale_800x533.jpg").read_bytes()
+    for fmt in ("jpg", "png"):
+        assert _decode(render(data, ResizeSpec.create((200, 0), format=fmt)).data).mode == "L"
+
+
+def test_rendered_reports_the_time_of_each_stage(samples) -> None:
+    rendered = render(samples.photo_jpeg(), ResizeSpec.parse("10x0-fit-80-noupscale.jpg"))
+    assert set(rendered.timings) == {"decode", "resize", "encode"}
+    assert all(seconds >= 0 for seconds in rendered.timings.values())

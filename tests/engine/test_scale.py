@@ -1,45 +1,85 @@
-"""Scaling: Lanczos to the planned size, and JPEG's shrink-on-load."""
+"""Scaling: crop and Lanczos in one resample of the stored pixels, and JPEG's shrink-on-load."""
 
 from __future__ import annotations
 
 import io
 
-from PIL import Image
+import pytest
+from PIL import Image, ImageChops, ImageStat
 
-from shiftmedia.engine.orient import displayed_size
+from shiftmedia.engine.orient import displayed_size, orient
 from shiftmedia.engine.plan import make_plan
-from shiftmedia.engine.scale import DRAFT_DETAIL, scale, shrink_on_load
+from shiftmedia.engine.scale import DRAFT_DETAIL, resample, shrink_on_load
 from shiftmedia.spec import ResizeSpec
 
 
-def test_scale_reaches_the_exact_size() -> None:
-    assert scale(Image.new("RGB", (1000, 700)), (123, 45)).size == (123, 45)
+def _resampled(image: Image.Image, name: str, orientation: int = 1) -> Image.Image:
+    """``image`` (stored) through the plan for ``name`` and turned upright."""
+    plan = make_plan(displayed_size(image.size, orientation), ResizeSpec.parse(name))
+    return orient(resample(image, plan, orientation, image.size), orientation)
 
 
-def test_scale_is_a_no_op_at_the_same_size() -> None:
-    image = Image.new("RGB", (10, 10))
-    assert scale(image, (10, 10)) is image
+def test_resample_reaches_the_exact_size() -> None:
+    assert _resampled(Image.new("RGB", (1000, 700)), "123x45-fill-80-noupscale.jpg").size == (123, 45)
 
 
-def test_scale_does_not_bleed_transparent_colour_into_edges() -> None:
+def test_resample_is_a_no_op_when_the_plan_keeps_everything() -> None:
+    image = Image.new("RGB", (30, 20))
+    plan = make_plan(image.size, ResizeSpec.parse("30x0-fit-80-noupscale.jpg"))
+    assert resample(image, plan, 1, image.size) is image
+
+
+def test_resample_keeps_the_gravity_side(samples) -> None:
+    kept = _resampled(samples.quadrants((40, 20)), "20x20-fill-0-noupscale-ge.png")
+    assert kept.size == (20, 20)
+    assert kept.getpixel((0, 0)) == (0, 200, 0) and kept.getpixel((19, 19)) == (255, 255, 255)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_crop_and_scale_of_the_stored_pixels_equal_those_of_the_upright_ones(samples, orientation: int) -> None:
+    upright = Image.effect_noise((90, 60), 60).convert("RGB").resize((90, 60))
+    name = "20x30-crop-0-upscale-r10x5x60x50-gf300x500.png"
+    expected = _resampled(upright, name)
+    result = _resampled(samples.stored(upright, orientation), name, orientation)
+    assert result.size == expected.size == (20, 30)
+    assert max(ImageStat.Stat(ImageChops.difference(result, expected)).mean) < 1.0
+
+
+def test_resample_does_not_bleed_transparent_colour_into_edges() -> None:
     image = Image.new("RGBA", (100, 100), (0, 0, 255, 0))
     image.paste((255, 0, 0, 255), (50, 0, 100, 100))
-    red, green, blue, alpha = scale(image, (10, 10)).getpixel((5, 5))
+    red, green, blue, alpha = _resampled(image, "10x10-fit-0-noupscale.png").getpixel((5, 5))
     assert alpha > 0 and blue == 0 and red > 250
+
+
+def test_resample_maps_the_box_onto_a_reduced_decode(samples) -> None:
+    upright = samples.quadrants((400, 200))
+    plan = make_plan(upright.size, ResizeSpec.parse("10x10-fill-0-noupscale-ge.png"))
+    reduced = upright.resize((100, 50))
+    result = resample(reduced, plan, 1, (100.0, 50.0))
+    assert result.size == (10, 10)
+    assert result.getpixel((5, 0)) == (0, 200, 0) and result.getpixel((9, 9)) == (255, 255, 255)
 
 
 def _opened(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data))
 
 
-def test_jpeg_decodes_reduced_but_with_twice_the_detail(samples) -> None:
+def test_jpeg_decodes_reduced_but_with_the_detail_kept(samples) -> None:
     image = _opened(samples.encode(Image.new("RGB", (1600, 1200)), "JPEG"))
     plan = make_plan(image.size, ResizeSpec.parse("100x100-fill-80-noupscale.jpg"))
-    shrink_on_load(image, plan, 1)
+    extent = shrink_on_load(image, plan, 1)
     image.load()
-    assert image.size == (400, 300)
-    crop_w, crop_h = plan.crop_in(image.size)[2:]
-    assert min(crop_w, crop_h) >= DRAFT_DETAIL * 100
+    assert image.size == (200, 150) and extent == (200.0, 150.0)
+    left, top, right, bottom = plan.box_in(extent)
+    assert min(right - left, bottom - top) >= DRAFT_DETAIL * 100
+
+
+def test_jpeg_draft_reports_the_fractional_extent(samples) -> None:
+    image = _opened(samples.encode(Image.new("RGB", (1601, 1203)), "JPEG"))
+    extent = shrink_on_load(image, make_plan(image.size, ResizeSpec.parse("50x0-fit-80-noupscale.jpg")), 1)
+    image.load()
+    assert image.size == (201, 151) and extent == (1601 / 8, 1203 / 8)
 
 
 def test_jpeg_draft_works_in_stored_orientation(samples) -> None:
@@ -49,14 +89,22 @@ def test_jpeg_draft_works_in_stored_orientation(samples) -> None:
     shrink_on_load(image, plan, 6)
     image.load()
     assert plan.scaled == (200, 100)
-    assert displayed_size(image.size, 6) == (400, 200)
+    assert displayed_size(image.size, 6) == (200, 100)
+
+
+def test_jpeg_draft_follows_the_crop(samples) -> None:
+    image = _opened(samples.encode(Image.new("RGB", (1600, 1200)), "JPEG"))
+    plan = make_plan(image.size, ResizeSpec.parse("100x100-crop-80-noupscale-r0x0x400x400.jpg"))
+    shrink_on_load(image, plan, 1)
+    image.load()
+    assert image.size == (400, 300), "the 400 px rectangle holds 100 px at 1/4 scale, not at 1/8"
 
 
 def test_no_draft_when_the_output_needs_full_resolution(samples) -> None:
     image = _opened(samples.encode(Image.new("RGB", (400, 300)), "JPEG"))
-    shrink_on_load(image, make_plan(image.size, ResizeSpec.parse("300x0-fit-80-noupscale.jpg")), 1)
+    extent = shrink_on_load(image, make_plan(image.size, ResizeSpec.parse("300x0-fit-80-noupscale.jpg")), 1)
     image.load()
-    assert image.size == (400, 300)
+    assert image.size == (400, 300) and extent == (400.0, 300.0)
 
 
 def test_other_formats_are_not_drafted(samples) -> None:
