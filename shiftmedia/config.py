@@ -55,20 +55,30 @@ class Settings:
             raise ConfigError("SHIFTMEDIA_SECRET_KEYS is not set")
         return [key.strip() for key in raw.split(",") if key.strip()]
 
+    def number(self, name: str, default: int) -> int:
+        """A whole, non-negative setting, or ``default`` when unset."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number") from None
+        if value < 0:
+            raise ConfigError(f"{name} must not be negative")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        """A setting that must be one of ``choices`` (the first is the default)."""
+        value = self.get(name, choices[0])
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        return value  # type: ignore[return-value]
+
     @property
     def limits(self) -> Limits:
         """The engine's limits, from ``SHIFTMEDIA_MAX_*``."""
-        overrides: dict[str, int] = {}
-        for name, field in _LIMITS.items():
-            raw = self.get(name)
-            if raw is None:
-                continue
-            try:
-                overrides[field] = int(raw)
-            except ValueError:
-                raise ConfigError(f"{name} must be a whole number") from None
-            if overrides[field] <= 0:
-                raise ConfigError(f"{name} must be positive")
+        overrides = {field: self.number(name, 0) for name, field in _LIMITS.items() if self.get(name) is not None}
         return Limits(**overrides)
 
 
@@ -121,8 +131,19 @@ def backend_at(location: str, settings: Settings) -> Backend:
 
 
 def build_storage(settings: Settings) -> Storage:
-    """A :class:`Storage` over the configured backend, keys and limits."""
-    return Storage(build_backend(settings), settings.secret_keys, limits=settings.limits)
+    """A :class:`Storage` over the configured backend, keys, limits and resize bounds."""
+    backend = build_backend(settings)
+    service_url = settings.get("SHIFTMEDIA_SERVICE_URL")
+    if getattr(backend, "private", False) and not service_url:
+        raise ConfigError("a private bucket needs SHIFTMEDIA_SERVICE_URL: resize URLs must reach the service")
+    return Storage(
+        backend,
+        settings.secret_keys,
+        limits=settings.limits,
+        service_url=service_url,
+        max_concurrent_resizes=settings.number("SHIFTMEDIA_MAX_CONCURRENT_RESIZES", 0) or None,
+        resize_timeout=settings.number("SHIFTMEDIA_RESIZE_TIMEOUT", 20),
+    )
 
 
 def _read_file(path: Path) -> dict[str, str]:

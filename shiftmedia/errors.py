@@ -55,3 +55,7 @@ class StorageUnavailable(StorageError):
 
 class AccessDenied(StorageError):
     """The storage backend refused the operation with the configured credentials."""
+
+
+class Overloaded(ShiftMediaError):
+    """Too many resizes are running; this one waited past its time budget."""

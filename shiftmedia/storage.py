@@ -11,12 +11,13 @@ from __future__ import annotations
 import io
 import os
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from .backends.base import IMMUTABLE, Backend, content_type_for
 from .engine import Limits, probe, render
@@ -24,6 +25,7 @@ from .errors import InvalidSpec, LimitExceeded, NotFound
 from .ids import check_id, find_key, id_folder, new_id, safe_filename, split_key
 from .signing import ResizeSigner
 from .spec import ResizeSpec, looks_like_derivative, parse_signed_name
+from .work import ResizeScheduler
 
 Source = str | os.PathLike[str] | bytes | bytearray | BinaryIO
 
@@ -32,7 +34,14 @@ _NAME_CACHE_SIZE = 4096
 
 @dataclass(frozen=True)
 class Derivative:
-    """A stored resize: its key, what it holds, and its bytes."""
+    """A stored resize: its key, what it holds, and its bytes.
+
+    ``created``: this call stored it. ``rendered``: this call ran the engine
+    (a call that shared another's work, or found the derivative stored, did
+    not). ``timings``: seconds per stage of the work this call did (fetch,
+    decode, resize, encode, store); ``source_bytes``: the original's size
+    when this call read it.
+    """
 
     key: str
     width: int
@@ -41,6 +50,9 @@ class Derivative:
     content_type: str
     data: bytes = field(repr=False)
     created: bool = False
+    rendered: bool = False
+    timings: Mapping[str, float] = field(default_factory=dict)
+    source_bytes: int = 0
 
     @property
     def size(self) -> int:
@@ -57,10 +69,20 @@ class Storage:
         secret_keys: Sequence[str | bytes],
         *,
         limits: Limits = Limits(),
+        service_url: str | None = None,
+        max_concurrent_resizes: int | None = None,
+        resize_timeout: float = 20.0,
     ) -> None:
+        """``service_url`` is where resize URLs point when they must reach the
+        service first (a private bucket: the service answers with a presigned
+        redirect); by default they point at the backend's public URL.
+        ``max_concurrent_resizes`` (default: the CPU count) and
+        ``resize_timeout`` bound the work of :meth:`create_resize`."""
         self.backend = backend
         self.limits = limits
         self.signer = ResizeSigner(secret_keys)
+        self.service_url = service_url.rstrip("/") if service_url else None
+        self.scheduler = ResizeScheduler(max_concurrent_resizes or os.cpu_count() or 1, resize_timeout)
         self._names: OrderedDict[str, str] = OrderedDict()
         self._names_lock = threading.Lock()
 
@@ -137,8 +159,14 @@ class Storage:
         return f"{id_folder(media_id)}/{spec.signed_name(signature)}"
 
     def resize_url(self, media_id: str, size: str | int | tuple[int, int], **options: Any) -> str:
-        """The public URL of a signed resize; see :meth:`resize_key` for options."""
-        return self.backend.public_url(self.resize_key(media_id, size, **options))
+        """The URL of a signed resize; see :meth:`resize_key` for options."""
+        return self.url_for_key(self.resize_key(media_id, size, **options))
+
+    def url_for_key(self, key: str) -> str:
+        """Where a browser asks for a derivative key: the service, or the backend's public URL."""
+        if self.service_url:
+            return f"{self.service_url}/{quote(key)}"
+        return self.backend.public_url(key)
 
     def verify(self, key_or_url: str) -> tuple[str, str, ResizeSpec]:
         """Check a derivative key or URL: return ``(key, id, spec)``.
@@ -155,15 +183,29 @@ class Storage:
         return key, media_id, spec
 
     def create_resize(self, key_or_url: str) -> Derivative:
-        """Make (or find) the derivative a signed key or URL names, and return it."""
+        """Make (or find) the derivative a signed key or URL names, and return it.
+
+        Concurrent calls for one derivative share one resize; at most
+        ``max_concurrent_resizes`` run at once, and a call that cannot start
+        within ``resize_timeout`` seconds raises :class:`Overloaded`.
+        """
         key, media_id, spec = self.verify(key_or_url)
         self._check_side(spec)
+        outcome = self.scheduler.run(key, lambda: self._make(key, media_id, spec))
+        if outcome.shared:
+            return replace(outcome.value, created=False, rendered=False, timings={})
+        return outcome.value
+
+    def _make(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
         if self.backend.exists(key):
             data = self.backend.read(key)
             info = probe(data, self.limits)
-            return Derivative(key, info.width, info.height, spec.format, content_type_for(key), data, False)
+            return Derivative(key, info.width, info.height, spec.format, content_type_for(key), data)
+        clock = time.perf_counter()
         original = self.backend.read(self.original_key(media_id), max_bytes=self.limits.max_input_bytes)
+        fetched = time.perf_counter()
         rendered = render(original, spec, self.limits)
+        done = time.perf_counter()
         created = self.backend.write(
             key,
             rendered.data,
@@ -171,8 +213,18 @@ class Storage:
             cache_control=IMMUTABLE,
             if_absent=True,
         )
+        timings = {"fetch": fetched - clock, **rendered.timings, "store": time.perf_counter() - done}
         return Derivative(
-            key, rendered.width, rendered.height, spec.format, rendered.content_type, rendered.data, created
+            key,
+            rendered.width,
+            rendered.height,
+            spec.format,
+            rendered.content_type,
+            rendered.data,
+            created=created,
+            rendered=True,
+            timings=timings,
+            source_bytes=len(original),
         )
 
     def _check_side(self, spec: ResizeSpec) -> None:
