@@ -1,4 +1,5 @@
-"""The standalone shiftmedia service: the media endpoint plus a demo page.
+"""The standalone shiftmedia service: the media endpoint, the JSON API, health and
+metrics, and a demo page.
 
 ``gunicorn 'webapp:create_app()'`` runs it; settings come from the environment
 (and ``SHIFTMEDIA_CONFIG``), see :mod:`shiftmedia.config`.
@@ -12,10 +13,13 @@ from typing import Any
 from flask import Flask, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from shiftmedia import metrics
 from shiftmedia.config import load_settings
 from shiftmedia.errors import InvalidImage, LimitExceeded, ShiftMediaError
 from shiftmedia.flask import ShiftMedia, error_response, get_storage
 from shiftmedia.ids import check_id
+
+from .api import api
 
 #: The sizes the demo page shows for an upload: (label, size, options).
 DEMO_SIZES: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -37,6 +41,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ShiftMedia(app)
     app.add_url_rule("/", "index", index, methods=["GET"])
     app.add_url_rule("/upload", "upload", upload, methods=["POST"])
+    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+    app.add_url_rule("/metrics", "metrics", prometheus, methods=["GET"])
+    app.register_blueprint(api)
     app.register_error_handler(413, lambda _e: error_response(LimitExceeded("the upload is too large")))
     return app
 
@@ -67,3 +74,19 @@ def upload() -> Response:
     except ShiftMediaError as error:
         return error_response(error)
     return redirect(url_for("index", id=media_id), code=303)
+
+
+def healthz() -> tuple[dict[str, str], int, dict[str, str]]:
+    """``200`` when the storage backend is reachable and usable, else ``503``."""
+    headers = {"Cache-Control": "no-store"}
+    try:
+        get_storage().backend.check()
+    except ShiftMediaError as error:
+        return {"status": "unavailable", "error": str(error)}, 503, headers
+    return {"status": "ok"}, 200, headers
+
+
+def prometheus() -> Response:
+    """Prometheus metrics of this process (or of every worker, in multiprocess mode)."""
+    body, content_type = metrics.exposition()
+    return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,65 @@
+"""Small HTTP helpers for tests: free ports, an in-thread server, a redirect-counting client."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from werkzeug.serving import make_server
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Run a WSGI app on a threaded HTTP server on 127.0.0.1; yield its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The last response of a followed chain, and the redirects on the way."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    redirects: list[str]
+
+
+def fetch(url: str, method: str = "GET", max_redirects: int = 10, headers: dict[str, str] | None = None) -> Answer:
+    """Request ``url`` and follow redirects as a browser would, counting them."""
+    chain: list[str] = []
+    while True:
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        try:
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            connection.request(method, path or "/", headers=headers or {})
+            response = connection.getresponse()
+            body = response.read()
+            answer_headers = {k.lower(): v for k, v in response.getheaders()}
+        finally:
+            connection.close()
+        if response.status in (301, 302, 303, 307, 308) and len(chain) < max_redirects:
+            url = urljoin(url, answer_headers["location"])
+            chain.append(url)
+            continue
+        return Answer(response.status, answer_headers, body, chain)

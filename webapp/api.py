@@ -1,0 +1,123 @@
+"""The JSON API for non-Python clients: upload, delete, sign URLs.
+
+Every call needs ``Authorization: Bearer <token>`` with a token from
+``SHIFTMEDIA_API_TOKENS`` (comma-separated, so a token can be rotated); with
+no token configured the API answers 404, as if absent. Inputs are validated
+and every error is a JSON object with a status that says what went wrong.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from shiftmedia.errors import InvalidImage, InvalidSpec, ShiftMediaError
+from shiftmedia.flask import get_storage, status_for
+
+#: The sample URLs an upload answers with: name → (size, options).
+SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
+    "thumbnail": ("200x200", {"mode": "fill", "format": "webp"}),
+    "medium": ("800x0", {"format": "webp"}),
+    "large": ("1600x0", {"format": "jpg"}),
+}
+MAX_URLS_PER_CALL = 500
+_SPEC_OPTIONS = frozenset({"mode", "quality", "format", "upscale", "gravity", "background", "rect", "keep_icc"})
+
+api = Blueprint("shiftmedia_api", __name__, url_prefix="/api/v1")
+
+
+class ApiError(Exception):
+    """An input error of the API itself, with its status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _fail(status: int, message: str) -> Response:
+    response = jsonify({"error": message, "status": status})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="shiftmedia"'
+    return response
+
+
+@api.before_request
+def _authenticate() -> Response | None:
+    tokens = [t.strip() for t in current_app.config.get("SHIFTMEDIA_API_TOKENS", "").split(",") if t.strip()]
+    if not tokens:
+        return _fail(404, "the API is not enabled")
+    header = request.headers.get("Authorization", "")
+    given = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
+    if not given or not any(hmac.compare_digest(given.encode(), token.encode()) for token in tokens):
+        return _fail(401, "a valid bearer token is required")
+    return None
+
+
+@api.errorhandler(ShiftMediaError)
+def _library_error(error: ShiftMediaError) -> Response:
+    status = status_for(error)
+    response = _fail(status, str(error))
+    if status == 503:
+        response.headers["Retry-After"] = "5"
+    return response
+
+
+@api.errorhandler(ApiError)
+def _api_error(error: ApiError) -> Response:
+    return _fail(error.status, str(error))
+
+
+@api.errorhandler(413)
+def _too_large(_error: Exception) -> Response:
+    return _fail(413, "the upload is too large")
+
+
+@api.post("/media")
+def upload() -> tuple[Response, int]:
+    """Store a multipart ``file``; answer its id, original URL and sample resize URLs."""
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        raise InvalidImage("send the image as multipart form field 'file'")
+    storage = get_storage()
+    media_id = storage.put(file.stream, filename=file.filename)
+    urls = {name: storage.resize_url(media_id, size, **options) for name, (size, options) in SAMPLES.items()}
+    return jsonify({"id": media_id, "url": storage.original_url(media_id), "urls": urls}), 201
+
+
+@api.delete("/media/<media_id>")
+def delete(media_id: str) -> Response:
+    """Delete an original and every resize of it."""
+    return jsonify({"id": media_id, "deleted": get_storage().delete(media_id)})
+
+
+@api.post("/urls")
+def sign() -> Response:
+    """Sign a batch: ``{"urls": [{"id", "size", "mode"?, "format"?, ...}, ...]}`` → URLs in order."""
+    body = request.get_json(silent=True)
+    items = body.get("urls") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        raise ApiError(400, 'send JSON {"urls": [{"id": ..., "size": "400x300", ...}]}')
+    if len(items) > MAX_URLS_PER_CALL:
+        raise ApiError(400, f"at most {MAX_URLS_PER_CALL} URLs per call")
+    storage = get_storage()
+    return jsonify({"urls": [_sign_one(storage, index, item) for index, item in enumerate(items)]})
+
+
+def _sign_one(storage: Any, index: int, item: Any) -> str:
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or "size" not in item:
+        raise ApiError(400, f"urls[{index}] needs an id and a size")
+    unknown = set(item) - _SPEC_OPTIONS - {"id", "size"}
+    if unknown:
+        raise ApiError(400, f"urls[{index}] has unknown fields: {', '.join(sorted(unknown))}")
+    options = {k: (tuple(v) if k == "rect" and isinstance(v, list) else v) for k, v in item.items() if k in _SPEC_OPTIONS}
+    if isinstance(options.get("gravity"), list):
+        options["gravity"] = tuple(options["gravity"])
+    size = tuple(item["size"]) if isinstance(item["size"], list) else item["size"]
+    try:
+        return str(storage.resize_url(item["id"], size, **options))
+    except InvalidSpec as error:
+        raise ApiError(400, f"urls[{index}]: {error}") from None
