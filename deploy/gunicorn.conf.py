@@ -1,0 +1,152 @@
+"""gunicorn settings for the shiftmedia service: ``gunicorn -c deploy/gunicorn.conf.py``.
+
+gunicorn reads the module-level names below as its settings; the application
+(``webapp:create_app()``) is named here too, so no positional argument is needed.
+Every value can be tuned from the environment the service already reads
+(``/etc/shiftmedia/env`` under systemd):
+
+``SHIFTMEDIA_BIND``
+    listen address, default ``127.0.0.1:8000`` (behind nginx or a CDN origin; a
+    comma-separated list binds several, ``unix:/run/shiftmedia/sock`` a socket).
+``SHIFTMEDIA_WORKERS``
+    worker processes, default: the usable CPU cores, at most :data:`MAX_WORKERS`.
+``SHIFTMEDIA_THREADS``
+    threads per worker, default :data:`DEFAULT_THREADS`.
+``SHIFTMEDIA_MAX_CONCURRENT_RESIZES``
+    resizes one worker runs at once, default 1: with one worker per core,
+    that is one resize per core, and the worker's other threads keep serving
+    stored files and waiting misses.
+``SHIFTMEDIA_RESIZE_TIMEOUT``
+    the service's per-request resize budget in seconds (default 20); the
+    worker timeout and the graceful-stop timeout are that budget plus
+    :data:`TIMEOUT_MARGIN`.
+``SHIFTMEDIA_ACCESS_LOG``
+    where access lines go, default ``-`` (standard output, i.e. the journal).
+``PROMETHEUS_MULTIPROC_DIR``
+    when set, ``/metrics`` adds up every worker's samples (prometheus-client's
+    multiprocess mode): the folder is created and emptied when gunicorn starts,
+    and an exited worker's live gauges are dropped.
+
+Why one worker per core and not gunicorn's usual ``2 * cores + 1``: the work
+a miss does is a Pillow decode, resize and encode, which is CPU-bound and
+releases the GIL only inside Pillow's C code. More processes than cores only
+make resizes take turns on the same cores, each holding a decoded image in
+memory (a 50-megapixel original is 200 MB of RGBA), so the formula that suits
+I/O-bound apps multiplies peak memory for no throughput. What does wait on I/O
+(fetching the original from S3, storing the derivative, serving a stored file,
+``/healthz``) runs on the ``gthread`` worker's threads, so a slow store never
+stalls the other requests of a process. The cap keeps a big machine from
+starting dozens of copies of the app: run more hosts, or raise
+``SHIFTMEDIA_WORKERS`` knowingly.
+
+With ``gthread`` the worker timeout is a heartbeat: the arbiter kills a worker
+whose main loop stopped for ``timeout`` seconds (a C extension stuck holding
+the GIL), not a request that is merely slow. The resize budget bounds a
+request; the timeout is set just above it so a stuck worker is replaced soon
+after the budget it should have kept, and ``graceful_timeout`` lets a resize
+that started before a reload or stop finish instead of being cut off.
+
+``keepalive`` is longer than the idle timeout of the fronts that keep
+connections to the service (nginx's upstream keepalive, CloudFront's origin
+keep-alive, load balancers at 60 s), so the front always closes first and
+never sends a request on a connection gunicorn is closing.
+
+``max_requests`` with jitter recycles each worker after about a thousand
+requests, returning memory that image decoding fragments, without all
+workers restarting at once.
+
+The access log format leaves out the query string (``%(U)s`` is the path
+only) and the referer: presigned URLs carry their signature and credential
+in the query, and a referer is a page URL that may carry tokens of its own.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+#: Upper bound on the default number of workers.
+MAX_WORKERS = 8
+#: Threads per worker unless ``SHIFTMEDIA_THREADS`` says otherwise.
+DEFAULT_THREADS = 4
+#: The service's per-request resize budget unless ``SHIFTMEDIA_RESIZE_TIMEOUT`` says otherwise.
+DEFAULT_RESIZE_TIMEOUT = 20
+#: Seconds added to the resize budget for the worker and graceful timeouts.
+TIMEOUT_MARGIN = 10
+#: Seconds an idle keep-alive connection stays open (above the 60 s fronts use).
+KEEPALIVE_SECONDS = 75
+
+
+def _int_from_env(name: str, default: int, minimum: int = 1) -> int:
+    """``$name`` rounded up to an integer of at least ``minimum``, or ``default`` when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    value = math.ceil(float(raw))
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {raw!r}")
+    return value
+
+
+def usable_cores() -> int:
+    """CPU cores this process may use: its affinity mask, reduced by a cgroup v2 CPU quota."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return max(1, cores)
+    if quota != "max" and int(period) > 0:
+        cores = min(cores, -(-int(quota) // int(period)))
+    return max(1, cores)
+
+
+def bind_addresses(raw: str) -> list[str]:
+    """The comma-separated addresses in ``raw``, or ``127.0.0.1:8000`` when there are none."""
+    addresses = [address.strip() for address in raw.split(",") if address.strip()]
+    return addresses or ["127.0.0.1:8000"]
+
+
+def default_workers() -> int:
+    """One worker per usable core, at most :data:`MAX_WORKERS`."""
+    return min(usable_cores(), MAX_WORKERS)
+
+
+resize_timeout = _int_from_env("SHIFTMEDIA_RESIZE_TIMEOUT", DEFAULT_RESIZE_TIMEOUT)
+
+wsgi_app = "webapp:create_app()"
+bind = bind_addresses(os.environ.get("SHIFTMEDIA_BIND", ""))
+worker_class = "gthread"
+workers = _int_from_env("SHIFTMEDIA_WORKERS", default_workers())
+threads = _int_from_env("SHIFTMEDIA_THREADS", DEFAULT_THREADS)
+timeout = resize_timeout + TIMEOUT_MARGIN
+graceful_timeout = resize_timeout + TIMEOUT_MARGIN
+keepalive = KEEPALIVE_SECONDS
+max_requests = 1000
+max_requests_jitter = 100
+
+accesslog = os.environ.get("SHIFTMEDIA_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = "info"
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+proc_name = "shiftmedia"
+raw_env = [f"SHIFTMEDIA_MAX_CONCURRENT_RESIZES={_int_from_env('SHIFTMEDIA_MAX_CONCURRENT_RESIZES', 1)}"]
+
+
+def on_starting(server: Any) -> None:
+    """Create ``$PROMETHEUS_MULTIPROC_DIR`` and remove the samples of a previous run."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop an exited worker's live gauges from prometheus-client's multiprocess files."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,0 +1,228 @@
+"""The files under deploy/: each one loaded or checked by the tool that will run it."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from .conftest import REPO, SECRET_KEYS
+from .servers.nginx import Nginx, NginxError, nginx_binary, render
+
+DEPLOY = REPO / "deploy"
+GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
+UNIT = DEPLOY / "systemd" / "shiftmedia.service"
+TEMPLATE = DEPLOY / "cloudformation" / "cloudfront.yaml"
+SITES = DEPLOY / "nginx"
+#: The one thing ``systemd-analyze verify`` may report: the venv exists on servers, not here.
+MISSING_GUNICORN = "Command /opt/shiftmedia/venv/bin/gunicorn is not executable: No such file or directory"
+#: Highest acceptable ``systemd-analyze security`` exposure (0 = locked down, 10 = unprotected).
+MAX_EXPOSURE = 2.0
+
+
+def load_gunicorn_conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
+    """The settings module as gunicorn reads it, under ``env`` (other ``SHIFTMEDIA_*`` unset)."""
+    for name in list(os.environ):
+        if name.startswith("SHIFTMEDIA_"):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(GUNICORN_CONF))
+
+
+def test_gunicorn_defaults_follow_cores_and_resize_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = load_gunicorn_conf(monkeypatch)
+    assert conf["wsgi_app"] == "webapp:create_app()"
+    assert conf["bind"] == ["127.0.0.1:8000"]
+    assert conf["worker_class"] == "gthread" and conf["threads"] >= 2
+    assert conf["workers"] == min(conf["usable_cores"](), conf["MAX_WORKERS"]) >= 1
+    assert conf["timeout"] == 20 + conf["TIMEOUT_MARGIN"] and conf["graceful_timeout"] >= conf["timeout"]
+    assert conf["keepalive"] > 60
+    assert conf["max_requests"] > 0 and 0 < conf["max_requests_jitter"] < conf["max_requests"]
+    assert conf["raw_env"] == ["SHIFTMEDIA_MAX_CONCURRENT_RESIZES=1"]
+
+
+def test_gunicorn_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = load_gunicorn_conf(
+        monkeypatch,
+        SHIFTMEDIA_BIND="127.0.0.1:9001, unix:/run/shiftmedia/sock",
+        SHIFTMEDIA_WORKERS="3",
+        SHIFTMEDIA_THREADS="6",
+        SHIFTMEDIA_RESIZE_TIMEOUT="45",
+        SHIFTMEDIA_MAX_CONCURRENT_RESIZES="2",
+    )
+    assert conf["raw_env"] == ["SHIFTMEDIA_MAX_CONCURRENT_RESIZES=2"]
+    assert conf["bind"] == ["127.0.0.1:9001", "unix:/run/shiftmedia/sock"]
+    assert (conf["workers"], conf["threads"]) == (3, 6)
+    assert conf["timeout"] == conf["graceful_timeout"] == 45 + conf["TIMEOUT_MARGIN"]
+    with pytest.raises(ValueError, match="SHIFTMEDIA_WORKERS"):
+        load_gunicorn_conf(monkeypatch, SHIFTMEDIA_WORKERS="0")
+
+
+def test_gunicorn_access_log_has_no_query_string(monkeypatch: pytest.MonkeyPatch) -> None:
+    log_format = load_gunicorn_conf(monkeypatch)["access_log_format"]
+    atoms = set(re.findall(r"%\((\w+)\)s", log_format))
+    assert "U" in atoms
+    assert not atoms & {"r", "q", "f"}, "request line, query and referer may carry presigned signatures"
+
+
+def test_gunicorn_hooks_keep_prometheus_multiprocess_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    folder = tmp_path / "prometheus"
+    conf = load_gunicorn_conf(monkeypatch, PROMETHEUS_MULTIPROC_DIR=str(folder))
+    conf["on_starting"](None)
+    assert folder.is_dir()
+    (folder / "counter_123.db").write_bytes(b"stale")
+    (folder / "gauge_livesum_456.db").write_bytes(b"stale")
+    conf["on_starting"](None)
+    assert list(folder.iterdir()) == []
+    (folder / "gauge_livesum_456.db").write_bytes(b"")
+    conf["child_exit"](None, SimpleNamespace(pid=456))
+    assert not (folder / "gauge_livesum_456.db").exists()
+
+
+def test_gunicorn_check_config_loads_the_app(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SHIFTMEDIA_", "S3_", "AWS_"))},
+        "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
+        "SHIFTMEDIA_LOCAL_ROOT": str(tmp_path / "media"),
+        "SHIFTMEDIA_RESIZE_TIMEOUT": "25",
+    }
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    check = subprocess.run(
+        [gunicorn, "--check-config", "-c", str(GUNICORN_CONF)], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    printed = subprocess.run(
+        [gunicorn, "--print-config", "-c", str(GUNICORN_CONF)], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert printed.returncode == 0, printed.stderr
+    settings = dict(re.findall(r"^(\w+)\s+= (.*)$", printed.stdout, re.M))
+    assert settings["worker_class"] == "gthread"
+    assert settings["timeout"] == "35" and settings["graceful_timeout"] == "35"
+    assert settings["wsgi_app"] == "webapp:create_app()"
+
+
+def read_unit() -> configparser.ConfigParser:
+    """The unit as sections of settings; of a repeated key (Environment=) the last value is kept."""
+    parser = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment, method-assign]
+    parser.read_string(UNIT.read_text())
+    return parser
+
+
+def test_systemd_unit_is_hardened() -> None:
+    service = read_unit()["Service"]
+    assert service["ExecStart"].split()[1:] == ["--config", "/etc/shiftmedia/gunicorn.conf.py"]
+    assert service["EnvironmentFile"] == "/etc/shiftmedia/env"
+    assert service["User"] == "shiftmedia" and service["Type"] == "notify"
+    expected = {
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "PrivateDevices": "yes",
+        "CapabilityBoundingSet": "",
+        "RestrictSUIDSGID": "yes",
+        "MemoryDenyWriteExecute": "yes",
+        "SystemCallArchitectures": "native",
+    }
+    assert {key: service.get(key) for key in expected} == expected
+    media_root = re.search(r"^Environment=SHIFTMEDIA_LOCAL_ROOT=(\S+)$", UNIT.read_text(), re.M)
+    assert media_root, "the unit sets the default media root"
+    assert any(media_root.group(1).startswith(path) for path in service["ReadWritePaths"].split())
+
+
+def test_systemd_unit_stop_timeout_covers_graceful_shutdown(monkeypatch: pytest.MonkeyPatch) -> None:
+    stop_seconds = int(read_unit()["Service"]["TimeoutStopSec"].removesuffix("s"))
+    assert stop_seconds > load_gunicorn_conf(monkeypatch)["graceful_timeout"]
+
+
+@pytest.fixture(scope="module")
+def systemd_analyze() -> str:
+    """The ``systemd-analyze`` executable; the suite fails without it rather than skip."""
+    path = shutil.which("systemd-analyze")
+    if path is None:
+        pytest.fail("systemd-analyze not found: install Debian's systemd package (make test does)", pytrace=False)
+    return path
+
+
+def test_systemd_analyze_verify(systemd_analyze: str) -> None:
+    result = subprocess.run(
+        [systemd_analyze, "verify", "--man=no", str(UNIT)], capture_output=True, text=True, timeout=60
+    )
+    reported = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    unexpected = [line for line in reported if not line.endswith(MISSING_GUNICORN)]
+    assert unexpected == [], "\n".join(reported)
+
+
+def test_systemd_analyze_security_exposure(systemd_analyze: str) -> None:
+    result = subprocess.run(
+        [systemd_analyze, "security", "--offline=yes", "--no-pager", str(UNIT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    match = re.search(r"Overall exposure level for \S+: ([0-9.]+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) <= MAX_EXPOSURE, result.stdout
+
+
+def test_cloudformation_template_passes_cfn_lint() -> None:
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    if not cfn_lint.exists():
+        pytest.fail("cfn-lint is not installed: pip install -e '.[test]' (make test does)", pytrace=False)
+    result = subprocess.run(
+        [str(cfn_lint), "--include-checks", "I", "--", str(TEMPLATE)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_cloudformation_template_fails_over_on_403_and_404() -> None:
+    text = TEMPLATE.read_text()
+    assert re.search(r"StatusCodes:\s+Quantity: 2\s+Items: \[403, 404\]", text)
+    assert re.search(r"AllowedMethods: \[GET, HEAD\]", text)
+    assert "OriginAccessControlId: !GetAtt BucketOriginAccessControl.Id" in text
+
+
+@pytest.fixture(scope="module")
+def nginx_path() -> Path:
+    """The ``nginx`` executable; the suite fails without it rather than skip."""
+    try:
+        return nginx_binary()
+    except NginxError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+SITE_VALUES = {
+    "shiftmedia-selfhosted.conf": {"media_root": "MEDIA_ROOT"},
+    "shiftmedia-cdn-failover.conf": {"bucket_origin": "http://127.0.0.1:9/media-bucket/media/"},
+}
+
+
+@pytest.mark.parametrize("site", sorted(SITE_VALUES))
+def test_nginx_site_passes_nginx_t(site: str, nginx_path: Path, tmp_path: Path) -> None:
+    media_root = tmp_path / "media"
+    media_root.mkdir()
+    values = {
+        "listen": "127.0.0.1:8080",
+        "server_name": "media.example.com",
+        "service": "127.0.0.1:8000",
+        **{key: value.replace("MEDIA_ROOT", str(media_root)) for key, value in SITE_VALUES[site].items()},
+    }
+    report = Nginx(tmp_path / "nginx", render(SITES / site, values)).check()
+    assert "test is successful" in report
+    assert "[warn]" not in report and "[emerg]" not in report, report
+
+
+def test_nginx_render_needs_every_placeholder() -> None:
+    with pytest.raises(NginxError, match="missing values"):
+        render(SITES / "shiftmedia-cdn-failover.conf", {"listen": "80"})
