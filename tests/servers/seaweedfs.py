@@ -97,6 +97,8 @@ class SeaweedFS:
 
     def start(self, timeout: float = START_TIMEOUT) -> SeaweedFS:
         """Start the server (on the same ports if it ran before) and wait for S3 to answer."""
+        if self.process is not None and self.process.poll() is None:
+            raise SeaweedError("this SeaweedFS is already running")
         binary = weed_binary()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.ports:
