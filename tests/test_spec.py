@@ -205,3 +205,16 @@ def test_junk_is_rejected_or_canonical(text: str) -> None:
     except InvalidSpec:
         return
     assert spec.name() == text
+
+
+def test_package_exports_the_engine_entry_point(fixtures) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+
+    import shiftmedia
+
+    data = (fixtures / "png_palette_trns.png").read_bytes()
+    out = shiftmedia.resize_bytes(data, "120x90-fill-0-noupscale.png")
+    assert Image.open(io.BytesIO(out)).size == (120, 90)
+    assert shiftmedia.resize_bytes(data, shiftmedia.ResizeSpec.create("120x90", mode="fill", format="png")) == out
