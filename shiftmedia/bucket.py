@@ -43,7 +43,10 @@ def website_configuration(app_url: str, *, prefix: str = "", url_prefix: str = "
     prefix it replaces (``KeyPrefixEquals``): AWS accepts a bare
     ``ReplaceKeyPrefixWith``, but some S3-compatible stores then build a wrong
     Location, so without a bucket prefix there is one rule per first character
-    of an id.
+    of an id. LocalStack (4.13) replaces the first occurrence of
+    ``KeyPrefixEquals`` anywhere in the URL, so those one-character rules are
+    right there only when the app's ``scheme://host:port`` holds no hex digit;
+    with a bucket prefix (``S3_PREFIX``) every store gets it right.
     """
     protocol, host, target = _app_parts(app_url, url_prefix)
     prefixes = [prefix] if prefix else list(_ID_FIRST_CHARS)

@@ -14,15 +14,8 @@ website redirect) reuse it with their own URLs and expectations.
 from __future__ import annotations
 
 import html
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -37,10 +30,10 @@ from shiftmedia.storage import Storage
 
 from .conftest import FIXTURES, REPO, SECRET_KEYS, forge_signature
 from .servers.chromium import Chromium, ChromiumError
+from .servers.localstack_fixtures import WebsiteService
+from .servers.service import Service
 
 OUTPUT = REPO / "tests" / "output"
-SERVICE_START_TIMEOUT = 30.0
-STOP_GRACE = 10.0
 LOAD_TIMEOUT = 120.0
 
 #: Displayed (upright) sizes of the originals, from tests/fixtures/SOURCES.md: the JPEG is
@@ -142,78 +135,6 @@ CASES = [
 ]
 
 
-def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Service:
-    """The standalone service under gunicorn on the local-disk backend (shape 3, direct)."""
-
-    root: Path
-    log_path: Path
-    port: int = 0
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def base(self) -> str:
-        """The service's base URL."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Service:
-        """Start gunicorn and wait until the service answers."""
-        self.port = free_port()
-        env = {
-            **os.environ,
-            "SHIFTMEDIA_STORAGE": "local",
-            "SHIFTMEDIA_LOCAL_ROOT": str(self.root),
-            "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
-            "SHIFTMEDIA_PUBLIC_URL": f"{self.base}/media",
-        }
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        command = [str(gunicorn), "--bind", f"127.0.0.1:{self.port}", "--workers", "2", "webapp:create_app()"]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + SERVICE_START_TIMEOUT
-        last = "no answer yet"
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.stop()
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}\n{self.log_tail()}")
-            try:
-                urllib.request.urlopen(self.base + "/", timeout=2).close()
-                return self
-            except (urllib.error.URLError, ConnectionError) as exc:
-                last = str(exc)
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the service at {self.base} did not answer in time ({last})\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 40) -> str:
-        """The end of gunicorn's log, for failure messages."""
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after :data:`STOP_GRACE` seconds."""
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_GRACE)
-
-
 class PageServer:
     """A one-page HTTP server on 127.0.0.1, in a thread, for the duration of a ``with``."""
 
@@ -251,7 +172,7 @@ class PageServer:
     def __exit__(self, *exc_info: object) -> None:
         self.server.shutdown()
         self.server.server_close()
-        self.thread.join(timeout=STOP_GRACE)
+        self.thread.join(timeout=10)
 
 
 def render_page(urls: Sequence[str], labels: Sequence[str]) -> str:
@@ -342,15 +263,21 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
 @pytest.fixture
 def direct_service(tmp_path: Path) -> Iterator[Service]:
     """The service under gunicorn, serving and creating media under a fresh local root."""
-    service = Service(tmp_path / "media", tmp_path / "gunicorn.log").start()
-    yield service
-    service.stop()
+    settings = {
+        "SHIFTMEDIA_STORAGE": "local",
+        "SHIFTMEDIA_LOCAL_ROOT": str(tmp_path / "media"),
+        "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
+    }
+    service = Service(settings, tmp_path / "gunicorn.log")
+    service.settings["SHIFTMEDIA_PUBLIC_URL"] = f"{service.base}/media"
+    with service:
+        yield service
 
 
 @pytest.mark.integration
 def test_browser_loads_signed_resizes_direct(browser: Chromium, direct_service: Service) -> None:
     """Every signed resize loads at its size straight from the service; tampered ones do not load."""
-    storage = Storage(LocalBackend(direct_service.root, f"{direct_service.base}/media"), SECRET_KEYS)
+    storage = Storage(LocalBackend(Path(direct_service.settings["SHIFTMEDIA_LOCAL_ROOT"]), f"{direct_service.base}/media"), SECRET_KEYS)
     ids = {source: storage.put(FIXTURES / source[0]) for source in (PHOTO, DRAWING, ANIMATION)}
     urls = [storage.resize_url(ids[c.source], c.size, **c.options) for c in CASES]
     labels = [c.label for c in CASES]
@@ -380,5 +307,28 @@ def test_browser_loads_signed_resizes_direct(browser: Chromium, direct_service: 
         assert result.status == 403, (label, result)
     for case_, url in zip(CASES, urls[: len(CASES)], strict=True):
         key = url.split("/media/", 1)[1]
-        assert (direct_service.root / key).is_file(), (case_.label, "the service did not store the resize")
+        assert (Path(direct_service.settings["SHIFTMEDIA_LOCAL_ROOT"]) / key).is_file(), (case_.label, "the service did not store the resize")
     assert run.screenshot.stat().st_size > 10_000
+
+
+@pytest.mark.integration
+def test_browser_loads_signed_resizes_through_the_s3_website(browser: Chromium, website_service: WebsiteService) -> None:
+    """Shape 1: every <img> asks the bucket's website endpoint; misses go to the service and back."""
+    storage = Storage(website_service.backend, SECRET_KEYS)
+    ids = {source: storage.put(FIXTURES / source[0]) for source in (PHOTO, DRAWING, ANIMATION)}
+    urls = [storage.resize_url(ids[c.source], c.size, **c.options) for c in CASES]
+    genuine = storage.resize_url(ids[PHOTO], "400x300", mode="fill", format="jpg")
+    tampered = forge_signature(genuine)
+
+    run = load_images(browser, [*urls, tampered], "s3-website", [c.label for c in CASES] + ["tampered signature"])
+    print(f"\nscreenshot: {run.screenshot}")
+
+    for result, case_ in zip(run.results, CASES, strict=False):
+        assert result.loaded and result.status == 200, (case_.label, result)
+        assert (result.natural_width, result.natural_height) == case_.expected, (case_.label, result)
+        assert website_service.backend.exists(result.src.split("/media/", 1)[1]), case_.label
+    assert run.results[-1].event == "error" and run.results[-1].natural_width == 0
+    assert run.results[-1].status == 403
+    again = load_images(browser, urls, "s3-website-again")
+    assert all(r.loaded and r.status == 200 for r in again.results)
+    assert website_service.service.log().count("GET /media/") == len(CASES) + 1, "hits must not reach the service"

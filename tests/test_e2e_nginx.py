@@ -18,15 +18,10 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,17 +34,16 @@ from shiftmedia.bucket import bucket_policy
 from shiftmedia.storage import Storage
 
 from .conftest import REPO, SECRET_KEYS, forge_signature
-from .servers.nginx import AccessLine, Nginx, NginxError, free_port, nginx_version, render
+from .servers.http import free_port
+from .servers.nginx import AccessLine, Nginx, NginxError, nginx_version, render
 from .servers.seaweedfs import SeaweedFS
+from .servers.service import Service
 
 pytestmark = pytest.mark.integration
 
 SITES = REPO / "deploy" / "nginx"
-GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
 ORIGINAL = "jpeg_progressive_1280x960.jpg"
 IMMUTABLE = "public, max-age=31536000, immutable"
-START_TIMEOUT = 30.0
-STOP_GRACE = 10.0
 #: A query string the service's access log must never show (presigned URLs carry such).
 SECRET_QUERY = "X-Amz-Credential=never-logged-credential&X-Amz-Signature=never-logged-signature"
 
@@ -71,74 +65,6 @@ def fetch(url: str, method: str = "GET") -> Response:
             return Response(answer.status, answer.read(), answer.headers)
     except urllib.error.HTTPError as error:
         return Response(error.code, error.read(), error.headers)
-
-
-@dataclass
-class Service:
-    """The shiftmedia service under gunicorn with deploy/gunicorn.conf.py, on a free port."""
-
-    settings: dict[str, str]
-    log_path: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        """``host:port`` as nginx logs it and gunicorn binds it."""
-        return f"127.0.0.1:{self.port}"
-
-    def start(self) -> Service:
-        """Start gunicorn (two workers) and wait until it answers HTTP."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIFTMEDIA_", "S3_", "AWS_"))}
-        env.update(self.settings)
-        env.update(
-            {
-                "SHIFTMEDIA_BIND": self.address,
-                "SHIFTMEDIA_WORKERS": "2",
-                "SHIFTMEDIA_THREADS": "4",
-                "PROMETHEUS_MULTIPROC_DIR": str(self.log_path.with_suffix(".prometheus")),
-            }
-        )
-        command = [str(Path(sys.executable).parent / "gunicorn"), "--config", str(GUNICORN_CONF)]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-            )
-        try:
-            self._wait_ready(time.monotonic() + START_TIMEOUT)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def _wait_ready(self, deadline: float) -> None:
-        """Any HTTP answer on ``/healthz`` means the workers are serving."""
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}\n{self.log()}")
-            try:
-                fetch(f"http://{self.address}/healthz")
-                return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        raise TimeoutError(f"gunicorn on {self.address} not ready in time\n{self.log()}")
-
-    def log(self) -> str:
-        """gunicorn's output: its error log and the access log."""
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def stop(self) -> None:
-        """SIGTERM (graceful), then SIGKILL after :data:`STOP_GRACE` seconds."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_GRACE)
 
 
 @pytest.fixture
@@ -187,6 +113,7 @@ def assert_image(response: Response, content_type: str, size: tuple[int, int]) -
 def test_cdn_origin_failover(
     seaweedfs: SeaweedFS,
     s3_bucket: str,
+    s3_settings: dict[str, str],
     make_s3_backend: Callable[..., S3Backend],
     run_nginx: Callable[..., Nginx],
     fixtures: Path,
@@ -206,13 +133,7 @@ def test_cdn_origin_failover(
             "SHIFTMEDIA_STORAGE": "s3",
             "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
             "SHIFTMEDIA_PUBLIC_URL": public_url,
-            "S3_ENDPOINT": seaweedfs.endpoint,
-            "S3_REGION": "us-east-1",
-            "S3_BUCKET": s3_bucket,
-            "S3_PREFIX": "media",
-            "S3_ACCESS_KEY_ID": seaweedfs.access_key,
-            "S3_SECRET_ACCESS_KEY": seaweedfs.secret_key,
-            "S3_FORCE_PATH_STYLE": "true",
+            **s3_settings,
         },
         log_path=nginx.prefix.parent / "gunicorn-failover.log",
         port=service_port,

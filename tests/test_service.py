@@ -61,13 +61,7 @@ class _Front(http.server.BaseHTTPRequestHandler):
     always_404 = False
     keep_query = False
 
-    def do_HEAD(self) -> None:
-        self._answer(body=False)
-
     def do_GET(self) -> None:
-        self._answer(body=True)
-
-    def _answer(self, body: bool) -> None:
         parts = urlsplit(self.path)
         path = self.root / parts.path.removeprefix("/media/")
         if not self.always_404 and path.is_file():
@@ -75,16 +69,11 @@ class _Front(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            if body:
-                self.wfile.write(data)
-        elif body:
+            self.wfile.write(data)
+        else:
             query = f"?{parts.query}" if self.keep_query and parts.query else ""
             self.send_response(302)
             self.send_header("Location", f"{self.app}{parts.path}{query}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-        else:
-            self.send_response(404)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -257,23 +246,19 @@ def test_template_helpers(app: Flask, fixtures: Path) -> None:
 
 
 @pytest.mark.integration
-def test_private_bucket_redirects_to_a_fresh_presigned_url(seaweedfs: SeaweedFS, s3_bucket: str, fixtures: Path) -> None:
+def test_private_bucket_redirects_to_a_fresh_presigned_url(
+    seaweedfs: SeaweedFS, s3_settings: dict[str, str], fixtures: Path
+) -> None:
     port = free_port()
     app = create_app(
         {
+            **s3_settings,
             "SHIFTMEDIA_STORAGE": "s3",
             "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
             "SHIFTMEDIA_RESPONSE": "redirect",
             "SHIFTMEDIA_SERVICE_URL": f"http://127.0.0.1:{port}/media",
             "SHIFTMEDIA_S3_PRIVATE": "true",
             "SHIFTMEDIA_PRESIGN_EXPIRY": "600",
-            "S3_ENDPOINT": seaweedfs.endpoint,
-            "S3_REGION": "us-east-1",
-            "S3_BUCKET": s3_bucket,
-            "S3_PREFIX": "media",
-            "S3_ACCESS_KEY_ID": seaweedfs.access_key,
-            "S3_SECRET_ACCESS_KEY": seaweedfs.secret_key,
-            "S3_FORCE_PATH_STYLE": "true",
         }
     )
     media_id = put(app, fixtures / "exif_orient_6.jpg")

@@ -6,7 +6,6 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from shiftmedia.backends.local import LocalBackend
 from shiftmedia.storage import Storage
 
 from .conftest import REPO, SECRET_KEYS
+from .servers.http import free_port
 
 
 def test_demo_upload_shows_every_size(client: FlaskClient, fixtures: Path) -> None:
@@ -46,12 +46,6 @@ def test_demo_rejects_bad_uploads(client: FlaskClient) -> None:
     assert response.status_code == 422
     assert client.post("/upload", data={}).status_code == 422
     assert client.get("/?id=nope").status_code == 404
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], deadline: float = 30) -> None:

@@ -19,25 +19,18 @@ from shiftmedia.cli import main
 from shiftmedia.storage import Storage
 
 from ..conftest import SECRET_KEYS
-from ..servers.seaweedfs import SeaweedFS
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def env(seaweedfs: SeaweedFS, s3_bucket: str, tmp_path: Path) -> dict[str, str]:
+def env(s3_settings: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return {
+        **s3_settings,
         "SHIFTMEDIA_CONFIG": "",
         "SHIFTMEDIA_SECRET_KEYS": SECRET_KEYS[0],
         "SHIFTMEDIA_PUBLIC_URL": "http://127.0.0.1:9/media",
         "SHIFTMEDIA_LOCAL_ROOT": str(tmp_path / "media"),
-        "S3_ENDPOINT": seaweedfs.endpoint,
-        "S3_REGION": "us-east-1",
-        "S3_BUCKET": s3_bucket,
-        "S3_PREFIX": "media",
-        "S3_ACCESS_KEY_ID": seaweedfs.access_key,
-        "S3_SECRET_ACCESS_KEY": seaweedfs.secret_key,
-        "S3_FORCE_PATH_STYLE": "true",
     }
 
 

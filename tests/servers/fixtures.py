@@ -82,3 +82,17 @@ def weed_data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "weed"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def s3_settings(seaweedfs: SeaweedFS, s3_bucket: str) -> dict[str, str]:
+    """The ``S3_*`` settings of the fresh bucket (prefix ``media``) on the session server."""
+    return {
+        "S3_ENDPOINT": seaweedfs.endpoint,
+        "S3_REGION": "us-east-1",
+        "S3_BUCKET": s3_bucket,
+        "S3_PREFIX": "media",
+        "S3_ACCESS_KEY_ID": seaweedfs.access_key,
+        "S3_SECRET_ACCESS_KEY": seaweedfs.secret_key,
+        "S3_FORCE_PATH_STYLE": "true",
+    }

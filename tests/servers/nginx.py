@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .http import free_port
+
 START_TIMEOUT = 15.0
 STOP_GRACE = 10.0
 DEFAULT_BINARY = Path("/usr/sbin/nginx")
@@ -70,13 +72,6 @@ def render(template: Path, values: Mapping[str, str]) -> str:
     if missing or unused:
         raise NginxError(f"{template.name}: missing values {sorted(missing)}, unknown values {sorted(unused)}")
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
-
-
-def free_port() -> int:
-    """A port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,108 @@
+"""The shiftmedia service as production runs it: gunicorn with deploy/gunicorn.conf.py.
+
+Tests start it on a free 127.0.0.1 port with the settings they give (nothing
+``SHIFTMEDIA_*``, ``S3_*`` or ``AWS_*`` leaks in from the caller's
+environment), wait until ``/healthz`` answers, and stop it by PID.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+from .http import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
+START_TIMEOUT = 30.0
+STOP_GRACE = 10.0
+
+
+@dataclass
+class Service:
+    """gunicorn (two gthread workers by default) serving ``webapp:create_app()``."""
+
+    settings: dict[str, str]
+    log_path: Path
+    port: int = field(default_factory=free_port)
+    workers: int = 2
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        """``host:port`` as nginx logs it and gunicorn binds it."""
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def base(self) -> str:
+        """The service's base URL."""
+        return f"http://{self.address}"
+
+    def start(self) -> Self:
+        """Start gunicorn and wait until it answers HTTP."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIFTMEDIA_", "S3_", "AWS_"))}
+        env.update(self.settings)
+        env.update(
+            {
+                "SHIFTMEDIA_BIND": self.address,
+                "SHIFTMEDIA_WORKERS": str(self.workers),
+                "SHIFTMEDIA_THREADS": "4",
+                "PROMETHEUS_MULTIPROC_DIR": str(self.log_path.with_suffix(".prometheus")),
+            }
+        )
+        command = [str(Path(sys.executable).parent / "gunicorn"), "--config", str(GUNICORN_CONF)]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        try:
+            self._wait_ready(time.monotonic() + START_TIMEOUT)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, deadline: float) -> None:
+        """Any HTTP answer on ``/healthz`` means the workers are serving."""
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}\n{self.log()}")
+            try:
+                urllib.request.urlopen(f"{self.base}/healthz", timeout=2).close()
+                return
+            except urllib.error.HTTPError:
+                return
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        raise TimeoutError(f"gunicorn on {self.address} not ready in time\n{self.log()}")
+
+    def log(self) -> str:
+        """gunicorn's output: its error log and the access log."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        """SIGTERM (graceful), then SIGKILL after :data:`STOP_GRACE` seconds."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=STOP_GRACE)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
