@@ -139,6 +139,7 @@ def test_migrate_resumes_after_the_process_is_killed(
     report = json.loads(invoke(env, "migrate", "--from", f"local:{tmp_path / 'media'}", "--to", f"s3://{s3_bucket}/media", "--json"))
     assert report["failed"] == []
     assert report["copied"] + report["skipped"] == 40
-    assert report["skipped"] == copied_before
+    # A PUT in flight at the kill may still complete on the server after the listing above.
+    assert copied_before <= report["skipped"] <= copied_before + 1
     for key, data in expected.items():
         assert s3_backend.read(key) == data
