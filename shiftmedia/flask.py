@@ -206,9 +206,13 @@ def _start() -> None:
     metrics.IN_FLIGHT.inc()
 
 
+@blueprint.teardown_request
+def _finish(_error: BaseException | None) -> None:
+    metrics.IN_FLIGHT.dec()
+
+
 @blueprint.after_request
 def _record(response: Response) -> Response:
-    metrics.IN_FLIGHT.dec()
     outcome = g.get("shiftmedia_outcome", "unknown")
     metrics.REQUESTS.labels(str(response.status_code), outcome).inc()
     if response.status_code in (200, 206) and request.method == "GET":

@@ -278,3 +278,11 @@ def test_private_bucket_redirects_to_a_fresh_presigned_url(
         original = get_storage().original_url(media_id)
     assert "X-Amz-Signature=" in original and fetch(original).status == 200
     assert fetch(original.split("?")[0]).status == 403
+
+
+def test_in_flight_gauge_returns_to_zero(client: FlaskClient, app: Flask, fixtures: Path) -> None:
+    media_id = put(app, fixtures / "png_palette_trns.png")
+    for path in (urlsplit(signed(app, media_id, "30x30")).path, "/media/nope", "/media/../x"):
+        client.get(path)
+    text = client.get("/metrics").data.decode()
+    assert re.search(r"^shiftmedia_requests_in_flight 0\.0$", text, re.M), text
