@@ -16,11 +16,11 @@ The binary comes from ``$SHIFTMEDIA_CHROMIUM``, else ``/usr/bin/chromium``
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import json
 import os
 import select
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -28,10 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from .process import stop_process
+
 DEFAULT_BINARY = Path("/usr/bin/chromium")
 START_TIMEOUT = 30.0
 CALL_TIMEOUT = 60.0
-STOP_GRACE = 10.0
 
 #: Always passed: headless, and nothing that reaches for the network by itself.
 FLAGS = (
@@ -251,19 +252,9 @@ class Chromium:
         self._buffer = b""
         if process is None:
             return
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_GRACE)
-        except ProcessLookupError:
-            pass
+        stop_process(process)
 
     def __enter__(self) -> Self:
         return self.start()

@@ -7,6 +7,7 @@ tests never see each other's objects.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,6 +47,17 @@ def _backend_for(server: SeaweedFS, bucket: str, **options: Any) -> S3Backend:
     )
 
 
+def remove_bucket(client: Any, name: str) -> None:
+    """Delete a test bucket and its objects; a cleanup failure on a throwaway server is ignored."""
+    with contextlib.suppress(Exception):
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=name):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
+        client.delete_bucket(Bucket=name)
+
+
 @pytest.fixture
 def s3_bucket(seaweedfs: SeaweedFS) -> Iterator[str]:
     """A new, empty bucket on the session server; removed with its objects afterwards."""
@@ -53,15 +65,7 @@ def s3_bucket(seaweedfs: SeaweedFS) -> Iterator[str]:
     name = "t-" + secrets.token_hex(6)
     client.create_bucket(Bucket=name)
     yield name
-    try:
-        paginator = client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=name):
-            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if keys:
-                client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
-        client.delete_bucket(Bucket=name)
-    except Exception:  # noqa: BLE001 - cleanup of a throwaway server must not fail the test
-        pass
+    remove_bucket(client, name)
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.request
@@ -40,10 +39,10 @@ from typing import Any
 from urllib.parse import quote
 
 from .http import free_port
+from .process import kill_process, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
-STOP_GRACE = 10.0
 REGION = "us-east-1"
 #: Variables passed through from the caller's environment; every other one is dropped.
 PASSED_THROUGH = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
@@ -244,23 +243,12 @@ class LocalStack:
     def stop(self) -> None:
         """SIGTERM (LocalStack shuts its services down), then SIGKILL after :data:`STOP_GRACE` seconds."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_GRACE)
-        except ProcessLookupError:
-            pass
+        stop_process(process)
 
     def kill(self) -> None:
         """SIGKILL at once: simulates the store vanishing mid-run."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(timeout=STOP_GRACE)
+        kill_process(process)
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -21,6 +21,7 @@ from shiftmedia.backends.s3 import S3Backend
 from shiftmedia.cli import main
 
 from ..conftest import SECRET_KEYS
+from .fixtures import remove_bucket
 from .localstack import REGION, LocalStack, LocalStackError, WebsiteResponse
 from .service import Service
 
@@ -98,15 +99,7 @@ def website_bucket(localstack: LocalStack, localstack_client: Any) -> Iterator[W
     name = "w-" + secrets.token_hex(6)
     client.create_bucket(Bucket=name)
     yield WebsiteBucket(localstack, name)
-    try:
-        paginator = client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=name):
-            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if keys:
-                client.delete_objects(Bucket=name, Delete={"Objects": keys, "Quiet": True})
-        client.delete_bucket(Bucket=name)
-    except Exception:  # noqa: BLE001 - cleanup of a throwaway server must not fail the test
-        pass
+    remove_bucket(client, name)
 
 
 @dataclass(frozen=True)

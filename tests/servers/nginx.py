@@ -17,7 +17,6 @@ import grp
 import os
 import pwd
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -26,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .http import free_port
+from .process import stop_process
 
 START_TIMEOUT = 15.0
-STOP_GRACE = 10.0
 DEFAULT_BINARY = Path("/usr/sbin/nginx")
 
 #: One access-log line per request: which upstreams answered, and with what.
@@ -256,16 +255,7 @@ class Nginx:
     def stop(self) -> None:
         """SIGTERM (fast shutdown), then SIGKILL to nginx's own session after :data:`STOP_GRACE` seconds."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=STOP_GRACE)
-        except ProcessLookupError:
-            pass
+        stop_process(process, kill_group=True)
 
     def __enter__(self) -> Nginx:
         return self.start()

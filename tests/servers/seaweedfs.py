@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -25,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from .http import free_ports
+from .process import file_tail, kill_process, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
-STOP_GRACE = 10.0
 
 #: The ``weed mini`` options naming a port; each gets its own free port.
 PORT_OPTIONS = (
@@ -177,32 +176,17 @@ class SeaweedFS:
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of the server log, for failure messages."""
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
+        return file_tail(self.log_path, lines)
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL after :data:`STOP_GRACE` seconds (weed's shutdown can hang)."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_GRACE)
-        except ProcessLookupError:
-            pass
+        stop_process(process)
 
     def kill(self) -> None:
         """SIGKILL at once: simulates the store vanishing mid-run."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(timeout=STOP_GRACE)
+        kill_process(process)
 
     def __enter__(self) -> SeaweedFS:
         return self.start()

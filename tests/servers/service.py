@@ -8,7 +8,6 @@ environment), wait until ``/healthz`` answers, and stop it by PID.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,11 +18,11 @@ from pathlib import Path
 from typing import Self
 
 from .http import free_port
+from .process import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
 START_TIMEOUT = 30.0
-STOP_GRACE = 10.0
 
 
 @dataclass
@@ -92,14 +91,7 @@ class Service:
     def stop(self) -> None:
         """SIGTERM (graceful), then SIGKILL after :data:`STOP_GRACE` seconds."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=STOP_GRACE)
+        stop_process(process)
 
     def __enter__(self) -> Self:
         return self.start()
