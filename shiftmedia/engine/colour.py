@@ -21,6 +21,7 @@ since every output is RGB or grey.
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 from PIL import Image, ImageCms
 
@@ -46,6 +47,10 @@ SUPPORTED_MODES = WORKING_MODES | SIXTEEN_BIT_MODES | set(SIMPLE_CONVERSIONS) | 
 """Every mode :func:`to_working` accepts."""
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+TRANSFORM_CACHE_SIZE = 32
+"""How many distinct (profile, mode) transforms to sRGB are kept: building one
+costs a few ms, more than applying it to a thumbnail."""
 
 
 def is_supported(mode: str) -> bool:
@@ -128,16 +133,31 @@ def _through_profile(image: Image.Image, output_mode: str) -> Image.Image | None
     icc = image.info.get("icc_profile")
     if not icc:
         return None
+    transform = _transform_to_srgb(icc, image.mode, output_mode)
+    if transform is None:
+        return None
+    try:
+        return ImageCms.applyTransform(image, transform)
+    except (OSError, ImageCms.PyCMSError):
+        return None
+
+
+@lru_cache(maxsize=TRANSFORM_CACHE_SIZE)
+def _transform_to_srgb(icc: bytes, input_mode: str, output_mode: str) -> ImageCms.ImageCmsTransform | None:
+    """The perceptual transform from the profile ``icc`` to sRGB, built once per
+    profile and modes; None when the profile is sRGB (unless the input is CMYK)
+    or LittleCMS cannot use it. LittleCMS transforms are safe to apply from
+    several threads at once."""
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        if image.mode != "CMYK" and "sRGB" in ImageCms.getProfileDescription(profile):
+        if input_mode != "CMYK" and "sRGB" in ImageCms.getProfileDescription(profile):
             return None
-        return ImageCms.profileToProfile(
-            image,
+        return ImageCms.buildTransform(
             profile,
             _SRGB,
+            input_mode,
+            output_mode,
             renderingIntent=ImageCms.Intent.PERCEPTUAL,
-            outputMode=output_mode,
         )
     except (OSError, ImageCms.PyCMSError):
         return None

@@ -8,9 +8,17 @@ Resampling uses Lanczos, which Pillow applies on premultiplied alpha, so
 transparent pixels do not bleed their colour into edges. Large reductions go
 through Pillow's ``reducing_gap``: a cheap box reduction (``reduce()``) for
 the integer part, then Lanczos over the last few × of the way. JPEG does
-better still: its decoder can produce 1/2, 1/4 or 1/8 of the image straight
-from the DCT (``draft``), so a 22 MP photo never exists at full size when a
+better still: its decoder can produce 1/2, 3/8, 1/4 or 1/8 of the image
+straight from the DCT, so a 22 MP photo never exists at full size when a
 thumbnail is wanted, neither in time nor in memory.
+
+Pillow's ``draft()`` offers 1/2, 1/4 and 1/8 only. libjpeg-turbo takes the
+scale as ``1/denominator`` and rounds it up to the next multiple of 1/8, so a
+denominator of 3 decodes at 3/8: for a 4608-wide photo fit to 1280 that is
+1728 pixels instead of 2304, and a third less to resample.
+:func:`_draft_three_eighths` asks for it the way ``draft()`` asks for the
+others, and falls back to ``draft()`` when the image does not look the way
+that needs.
 """
 
 from __future__ import annotations
@@ -40,6 +48,15 @@ twice the decode time)."""
 DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
 """Pillow formats whose decoder scales on load."""
 
+DCT_SCALES = (Fraction(1, 8), Fraction(1, 4), Fraction(3, 8), Fraction(1, 2))
+"""The reduced scales the JPEG decoder is asked for, smallest first."""
+
+THREE_EIGHTHS = Fraction(3, 8)
+"""The scale ``draft()`` does not offer."""
+
+THREE_EIGHTHS_DENOMINATOR = 3
+"""The ``scale_denom`` (over ``scale_num`` 1) that libjpeg-turbo rounds up to 3/8."""
+
 
 def shrink_on_load(image: Image.Image, plan: Plan, orientation: int) -> Extent:
     """Ask a JPEG decoder to decode no larger than the plan needs.
@@ -53,10 +70,50 @@ def shrink_on_load(image: Image.Image, plan: Plan, orientation: int) -> Extent:
     if image.format in DRAFT_FORMATS:
         wanted = plan.decode_size(DRAFT_DETAIL)
         if wanted != plan.source:
-            drafted = image.draft(None, displayed_size(wanted, orientation))
+            stored = displayed_size(wanted, orientation)
+            if dct_scale(image.size, stored) == THREE_EIGHTHS:
+                extent = _draft_three_eighths(image)
+                if extent is not None:
+                    return extent
+            drafted = image.draft(None, stored)
             if drafted is not None:
                 return drafted[1][2], drafted[1][3]
     return float(image.size[0]), float(image.size[1])
+
+
+def dct_scale(size: tuple[int, int], wanted: tuple[int, int]) -> Fraction:
+    """The smallest of :data:`DCT_SCALES` (or 1) at which an image of ``size``
+    still spans ``wanted`` on both sides."""
+    for dct in DCT_SCALES:
+        if size[0] * dct >= wanted[0] and size[1] * dct >= wanted[1]:
+            return dct
+    return Fraction(1)
+
+
+def _draft_three_eighths(image: Image.Image) -> Extent | None:
+    """Set up ``image`` to decode at 3/8 scale, as ``draft()`` does for its scales.
+
+    ``draft()`` records the scale denominator in ``decoderconfig`` (Pillow's
+    JPEG decoder passes it to libjpeg-turbo as ``scale_denom``) and shrinks the
+    tile and size to the decoder's output, the source size × 3/8 rounded up.
+    Returns the extent the whole source will span, or None, changing nothing,
+    when the image is not a single untouched JPEG tile (``draft()`` then
+    takes over).
+    """
+    if len(image.tile) != 1 or image.decoderconfig or not hasattr(image, "_size"):
+        return None
+    tile = image.tile[0]
+    width, height = image.size
+    if tile.codec_name != "jpeg" or tile.extents != (0, 0, width, height) or not isinstance(tile.args, tuple):
+        return None
+    scaled = (
+        -(-width * THREE_EIGHTHS.numerator // THREE_EIGHTHS.denominator),
+        -(-height * THREE_EIGHTHS.numerator // THREE_EIGHTHS.denominator),
+    )
+    image.tile = [tile._replace(extents=(0, 0, *scaled))]
+    image._size = scaled
+    image.decoderconfig = (THREE_EIGHTHS_DENOMINATOR, 0)
+    return float(width * THREE_EIGHTHS), float(height * THREE_EIGHTHS)
 
 
 def resample(image: Image.Image, plan: Plan, orientation: int, extent: Extent) -> Image.Image:

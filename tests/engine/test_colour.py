@@ -7,6 +7,7 @@ import io
 import pytest
 from PIL import Image, ImageCms
 
+from shiftmedia.engine import colour
 from shiftmedia.engine.colour import WORKING_MODES, is_supported, to_working
 from shiftmedia.errors import UnsupportedImage
 
@@ -113,3 +114,24 @@ def test_alpha_survives_a_profile_conversion(corpus) -> None:
     result = to_working(image).getpixel((0, 0))
     assert result[3] == 77
     assert result[:3] != (0, 200, 0)  # the colour was converted, not copied
+
+
+def test_profile_transform_is_built_once_and_matches_a_fresh_conversion(corpus) -> None:
+    with Image.open(corpus / "cam_7mp_canon_a560_camera_rgb_icc.jpg") as opened:
+        icc = opened.info["icc_profile"]
+    image = Image.effect_noise((40, 30), 60).convert("RGB")
+    image.info["icc_profile"] = icc
+    colour._transform_to_srgb.cache_clear()
+    first = to_working(image)
+    second = to_working(image)
+    expected = ImageCms.profileToProfile(
+        image,
+        ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+        ImageCms.createProfile("sRGB"),
+        renderingIntent=ImageCms.Intent.PERCEPTUAL,
+        outputMode="RGB",
+    )
+    assert first.tobytes() == second.tobytes() == expected.tobytes()
+    assert first.tobytes() != image.tobytes()
+    assert colour._transform_to_srgb.cache_info().misses == 1
+    assert colour._transform_to_srgb.cache_info().hits == 1

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from shiftmedia.engine.orient import displayed_size, orient
 from shiftmedia.engine.plan import make_plan
-from shiftmedia.engine.scale import DRAFT_DETAIL, resample, shrink_on_load
+from shiftmedia.engine.scale import DRAFT_DETAIL, THREE_EIGHTHS, dct_scale, resample, shrink_on_load
 from shiftmedia.spec import ResizeSpec
 
 
@@ -112,3 +113,47 @@ def test_other_formats_are_not_drafted(samples) -> None:
     shrink_on_load(image, make_plan(image.size, ResizeSpec.parse("100x0-fit-80-noupscale.jpg")), 1)
     image.load()
     assert image.size == (1600, 1200)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "expected"),
+    [((200, 150), Fraction(1, 8)), ((401, 300), THREE_EIGHTHS), ((600, 450), THREE_EIGHTHS), ((601, 450), Fraction(1, 2))],
+)
+def test_dct_scale_is_the_smallest_that_still_spans_the_wanted_size(wanted: tuple[int, int], expected: Fraction) -> None:
+    assert dct_scale((1600, 1200), wanted) == expected
+    assert dct_scale((1600, 1200), (1600, 1200)) == 1
+
+
+def test_jpeg_decodes_at_three_eighths_between_a_quarter_and_a_half(samples) -> None:
+    original = Image.effect_noise((1603, 1201), 40).convert("RGB").resize((1603, 1201))
+    original = original.resize((160, 120)).resize(original.size, Image.Resampling.BICUBIC)
+    image = _opened(samples.encode(original, "JPEG", quality=95))
+    plan = make_plan(image.size, ResizeSpec.parse("500x0-fit-80-noupscale.jpg"))
+    extent = shrink_on_load(image, plan, 1)
+    image.load()
+    assert image.size == (602, 451), "libjpeg-turbo's 3/8 output is the size × 3/8 rounded up"
+    assert extent == (1603 * 3 / 8, 1201 * 3 / 8)
+    expected = original.resize(image.size, Image.Resampling.LANCZOS, box=(0, 0, *extent))
+    diff = ImageChops.difference(image, expected)
+    assert max(ImageStat.Stat(diff).rms) < 6, "the 3/8 decode is the whole picture, not a crop or a garbled stream"
+
+
+def test_three_eighths_falls_back_to_draft_when_the_tile_is_not_plain(samples) -> None:
+    image = _opened(samples.encode(Image.new("RGB", (1600, 1200)), "JPEG"))
+    image.decoderconfig = (1, 0)
+    plan = make_plan(image.size, ResizeSpec.parse("500x0-fit-80-noupscale.jpg"))
+    assert shrink_on_load(image, plan, 1) == (1600.0, 1200.0)
+    image.load()
+    assert image.size == (1600, 1200)
+
+
+def test_three_eighths_decodes_the_same_every_time(samples) -> None:
+    data = samples.encode(Image.effect_noise((1600, 1200), 50).convert("RGB"), "JPEG")
+    plan = make_plan((1600, 1200), ResizeSpec.parse("500x0-fit-80-noupscale.jpg"))
+    decoded = []
+    for _ in range(2):
+        image = _opened(data)
+        shrink_on_load(image, plan, 1)
+        image.load()
+        decoded.append(image.tobytes())
+    assert decoded[0] == decoded[1]
