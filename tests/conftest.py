@@ -28,6 +28,10 @@ def corpus_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+#: Why corpus tests skip on a clone without the corpus.
+CORPUS_MISSING = "the image corpus is absent: set SHIFTMEDIA_CORPUS, or keep ../shared/corpus beside the clone"
+
+
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
     """The licence-clean images kept in the repository."""
@@ -39,7 +43,7 @@ def corpus() -> Path:
     """The full corpus; tests that need it are skipped, with the reason, where it is absent."""
     path = corpus_dir()
     if path is None:
-        pytest.skip("the image corpus is absent (set SHIFTMEDIA_CORPUS or clone beside ../shared)")
+        pytest.skip(CORPUS_MISSING)
     return path
 
 

@@ -22,7 +22,6 @@ from shiftmedia.backends.base import Backend, ObjectInfo
 from shiftmedia.backends.local import LocalBackend
 from shiftmedia.errors import InvalidKey, LimitExceeded, NotFound
 
-
 REPO = Path(__file__).resolve().parents[2]
 INVALID_KEYS = ["../x", "/abs", "a//b", "a\\b", "a\x00b", "a/../b", "./a", "a/", "", "a b", "é.jpg"]
 
@@ -329,17 +328,9 @@ def test_failed_overwrite_keeps_old_content(backend: Backend) -> None:
 # -- the image corpus -------------------------------------------------------------
 
 
-def corpus_dir() -> Path | None:
-    path = Path(os.environ.get("SHIFTMEDIA_CORPUS") or REPO.parent / "shared" / "corpus")
-    return path if path.is_dir() else None
-
-
-def test_corpus_round_trip(backend: Backend) -> None:
+def test_corpus_round_trip(backend: Backend, corpus: Path) -> None:
     """Every corpus file stored from a file object and read back bit for bit."""
-    folder = corpus_dir()
-    if folder is None:
-        pytest.skip("image corpus absent: set SHIFTMEDIA_CORPUS or provide ../shared/corpus")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".md")
+    files = sorted(p for p in corpus.iterdir() if p.is_file() and p.suffix != ".md")
     assert files
     for path in files:
         key = f"corpus/{path.name}"

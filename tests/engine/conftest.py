@@ -9,16 +9,14 @@ the basic engine tests need no files at all.
 from __future__ import annotations
 
 import io
-import os
 import struct
 import zlib
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
-CORPUS_ENV = "SHIFTMEDIA_CORPUS"
+from ..conftest import CORPUS_MISSING, corpus_dir
 
 QUADRANT_COLOURS = ((255, 0, 0), (0, 200, 0), (0, 0, 255), (255, 255, 255))
 """Upright test picture: top-left red, top-right green, bottom-left blue, bottom-right white."""
@@ -37,22 +35,10 @@ STORED_FOR = {
 of what a viewer applies)."""
 
 
-def corpus_dir() -> Path:
-    """Where the corpus is expected: the env override, else beside the repository."""
-    override = os.environ.get(CORPUS_ENV)
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-
-
-def _missing_reason() -> str:
-    return f"image corpus not found at {corpus_dir()}; set {CORPUS_ENV} to run these tests"
-
-
 def decodable_corpus_files() -> list[str]:
     """Corpus files meant to decode: all but the corrupt ``bad_*`` and the ``bomb_*``."""
     path = corpus_dir()
-    if not path.is_dir():
+    if path is None:
         return []
     return sorted(
         entry.name
@@ -65,17 +51,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize ``corpus_file`` over the decodable corpus, or one skipped case."""
     if "corpus_file" in metafunc.fixturenames:
         names = decodable_corpus_files()
-        params = names or [pytest.param("", marks=pytest.mark.skip(reason=_missing_reason()))]
+        params = names or [pytest.param("", marks=pytest.mark.skip(reason=CORPUS_MISSING))]
         metafunc.parametrize("corpus_file", params)
-
-
-@pytest.fixture(scope="session")
-def corpus() -> Path:
-    """The corpus directory; skips the test when it does not exist."""
-    path = corpus_dir()
-    if not path.is_dir():
-        pytest.skip(_missing_reason())
-    return path
 
 
 class Samples:
