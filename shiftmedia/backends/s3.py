@@ -18,6 +18,7 @@ operation but never credentials.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO, NoReturn, TypeVar
@@ -140,10 +141,9 @@ class _Body(io.RawIOBase):
 
     def close(self) -> None:
         if not self.closed:
-            try:
+            # Closing a dead connection must not mask the caller's result.
+            with contextlib.suppress(Exception):
                 self._body.close()
-            except Exception:  # noqa: BLE001 - closing a dead connection must not mask the caller's result
-                pass
         super().close()
 
 
@@ -534,10 +534,8 @@ class S3Backend(Backend):
 
     def _abort(self, full: str, upload_id: str) -> None:
         """Best-effort abort of an unfinished upload; its parts are never visible as an object."""
-        try:
+        with contextlib.suppress(bce.BotoCoreError, bce.ClientError, _Urllib3Error):
             self._client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id)
-        except (bce.BotoCoreError, bce.ClientError, _Urllib3Error):
-            pass
 
     # -- deleting --------------------------------------------------------------
 

@@ -22,10 +22,9 @@ they are read, since a frame may enlarge the canvas.
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-import struct
 
 from PIL import Image, UnidentifiedImageError
 

@@ -17,7 +17,6 @@ from typing import TypeVar
 
 from PIL import ExifTags, Image
 
-
 FloatBox = tuple[float, float, float, float]
 Number = TypeVar("Number", int, float)
 

@@ -8,6 +8,7 @@ truncation is still caught) and other formats are decoded once, frame by frame.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from ..errors import UnsupportedImage
@@ -47,8 +48,7 @@ def probe(data: bytes, limits: Limits = Limits()) -> ImageInfo:
         if image.format in DRAFT_FORMATS:
             width, height = image.size
             image.draft(None, (max(1, width // 8), max(1, height // 8)))
-        for _ in read_frames(source, source.frames, limits):
-            pass
+        deque(read_frames(source, source.frames, limits), maxlen=0)
     return ImageInfo(
         format=source.format,
         width=source.size[0],

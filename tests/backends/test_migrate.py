@@ -14,7 +14,6 @@ from shiftmedia.backends.local import LocalBackend
 from shiftmedia.backends.s3 import S3Backend
 from shiftmedia.migrate import migrate
 
-
 ORIGINALS = {f"id{i}/photo{i}.jpg": os.urandom(20_000 + i * 1_000) for i in range(6)}
 DERIVATIVES = {
     "id0/100x0-fit-80-noupscale-abcdef.webp": b"derivative-0",

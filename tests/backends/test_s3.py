@@ -28,7 +28,6 @@ from shiftmedia.backends.s3 import S3Backend
 from shiftmedia.errors import AccessDenied, ConfigError, NotFound, StorageError, StorageUnavailable
 from tests.servers.seaweedfs import SeaweedFS, free_ports
 
-
 MiB = 1024 * 1024
 
 
@@ -421,7 +420,7 @@ def test_stream_errors_are_translated() -> None:
             raise ReadTimeoutError(endpoint_url="http://127.0.0.1:1")
 
         def close(self) -> None:
-            pass
+            """Nothing to release: the body never opened a connection."""
 
     with io.BufferedReader(_Body(DyingBody(), "s3://b/k")) as stream, pytest.raises(StorageUnavailable):
         stream.read()

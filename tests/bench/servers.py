@@ -7,6 +7,7 @@ whatever is still there after 10 seconds.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -72,10 +73,8 @@ def _alive(pid: int) -> bool:
 
 def _signal(pid: int, signum: signal.Signals) -> None:
     """Send ``signum`` to ``pid``, ignoring one that is already gone."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 class ManagedServer:
@@ -150,10 +149,8 @@ class ManagedServer:
         for pid in [*pids, *descendants(root)]:
             if _alive(pid):
                 _signal(pid, signal.SIGKILL)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=STOP_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            pass
         self.process = None
 
     def _wait_gone(self, pids: Sequence[int], deadline: float) -> None:

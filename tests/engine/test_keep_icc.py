@@ -11,6 +11,7 @@ from shiftmedia.engine import render
 from shiftmedia.engine.colour import to_srgb
 from shiftmedia.spec import ResizeSpec
 
+
 def _adobe_profile(corpus) -> bytes:
     return Image.open(corpus / "jpeg_adobe_rgb_icc_canon7d.jpg").info["icc_profile"]
 

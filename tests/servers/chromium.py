@@ -240,10 +240,8 @@ class Chromium:
         """Ask the browser to close; then SIGTERM, and SIGKILL after :data:`STOP_GRACE` seconds."""
         process = self.process
         if process is not None and process.poll() is None and self._to_browser is not None:
-            try:
+            with contextlib.suppress(ChromiumError, OSError):
                 self.call("Browser.close", timeout=5)
-            except (ChromiumError, OSError):
-                pass
         self.process = None
         for fd in (self._to_browser, self._from_browser):
             if fd is not None:
