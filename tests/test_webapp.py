@@ -45,7 +45,10 @@ def test_demo_rejects_bad_uploads(client: FlaskClient) -> None:
     response = client.post("/upload", data={"image": (io.BytesIO(b"hello"), "x.jpg")})
     assert response.status_code == 422
     assert client.post("/upload", data={}).status_code == 422
-    assert client.get("/?id=nope").status_code == 404
+    for query in ("nope", "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f"):
+        missing = client.get(f"/?id={query}")
+        assert missing.status_code == 404 and missing.headers["Cache-Control"] == "no-store"
+        assert missing.mimetype == "text/plain"
 
 
 def wait_for(url: str, process: subprocess.Popen[bytes], deadline: float = 30) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, abort, redirect, render_template, request, url_for
+from flask import Flask, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from shiftmedia import metrics
@@ -48,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def index() -> str:
+def index() -> str | Response:
     """The demo: an upload form, and the last upload at several sizes and modes."""
     media_id = request.args.get("id")
     samples: list[tuple[str, str]] = []
@@ -59,8 +59,8 @@ def index() -> str:
             check_id(media_id)
             original = storage.original_url(media_id)
             samples = [(label, storage.resize_url(media_id, size, **opts)) for label, size, opts in DEMO_SIZES]
-        except ShiftMediaError:
-            abort(404)
+        except ShiftMediaError as error:
+            return error_response(error)
     return render_template("index.html", media_id=media_id, original=original, samples=samples)
 
 
