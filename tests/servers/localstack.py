@@ -39,7 +39,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .http import free_port
-from .process import kill_process, stop_process
+from .process import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
@@ -80,7 +80,7 @@ class WebsiteResponse:
 
 
 @dataclass
-class LocalStack:
+class LocalStack(ServerProcess):
     """One LocalStack process serving S3 on 127.0.0.1, with its state folder and port.
 
     LocalStack accepts any credentials (it skips signature checks by
@@ -183,11 +183,7 @@ class LocalStack:
                 cwd=self.data_dir,
                 start_new_session=True,
             )
-        try:
-            self._wait_ready(started + timeout)
-        except BaseException:
-            self.stop()
-            raise
+        self._ready_or_stop(started + timeout)
         self.startup_seconds = time.monotonic() - started
         return self
 
@@ -240,18 +236,3 @@ class LocalStack:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self) -> None:
-        """SIGTERM (LocalStack shuts its services down), then SIGKILL after :data:`STOP_GRACE` seconds."""
-        process, self.process = self.process, None
-        stop_process(process)
-
-    def kill(self) -> None:
-        """SIGKILL at once: simulates the store vanishing mid-run."""
-        process, self.process = self.process, None
-        kill_process(process)
-
-    def __enter__(self) -> LocalStack:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

@@ -23,9 +23,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from .http import free_port
-from .process import stop_process
+from .process import ServerProcess
 
 START_TIMEOUT = 15.0
 DEFAULT_BINARY = Path("/usr/sbin/nginx")
@@ -92,8 +93,10 @@ def _split_upstreams(value: str) -> tuple[str, ...]:
 
 
 @dataclass
-class Nginx:
+class Nginx(ServerProcess):
     """One foreground nginx serving ``site`` (a rendered site file) from its own ``prefix`` folder."""
+
+    KILL_GROUP: ClassVar[bool] = True
 
     prefix: Path
     site: str
@@ -189,11 +192,7 @@ class Nginx:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
-        try:
-            self._wait_ready(started + timeout)
-        except BaseException:
-            self.stop()
-            raise
+        self._ready_or_stop(started + timeout)
         self.startup_seconds = time.monotonic() - started
         return self
 
@@ -252,13 +251,3 @@ class Nginx:
             parts.append(f"--- {path.name}\n" + "\n".join(text.splitlines()[-lines:]))
         return "\n".join(parts) or "(no log)"
 
-    def stop(self) -> None:
-        """SIGTERM (fast shutdown), then SIGKILL to nginx's own session after :data:`STOP_GRACE` seconds."""
-        process, self.process = self.process, None
-        stop_process(process, kill_group=True)
-
-    def __enter__(self) -> Nginx:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .http import free_ports
-from .process import file_tail, kill_process, stop_process
+from .process import ServerProcess, file_tail
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
@@ -62,7 +62,7 @@ def weed_binary() -> Path:
 
 
 @dataclass
-class SeaweedFS:
+class SeaweedFS(ServerProcess):
     """One ``weed mini`` process with its data folder, ports and S3 credentials."""
 
     data_dir: Path
@@ -121,11 +121,7 @@ class SeaweedFS:
             self.process = subprocess.Popen(
                 args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
             )
-        try:
-            self._wait_ready(started + timeout)
-        except BaseException:
-            self.stop()
-            raise
+        self._ready_or_stop(started + timeout)
         self.startup_seconds = time.monotonic() - started
         return self
 
@@ -178,19 +174,4 @@ class SeaweedFS:
         """The end of the server log, for failure messages."""
         return file_tail(self.log_path, lines)
 
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL after :data:`STOP_GRACE` seconds (weed's shutdown can hang)."""
-        process, self.process = self.process, None
-        stop_process(process)
-
-    def kill(self) -> None:
-        """SIGKILL at once: simulates the store vanishing mid-run."""
-        process, self.process = self.process, None
-        kill_process(process)
-
-    def __enter__(self) -> SeaweedFS:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 

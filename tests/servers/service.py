@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Self
 
 from .http import free_port
-from .process import stop_process
+from .process import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
@@ -26,7 +26,7 @@ START_TIMEOUT = 30.0
 
 
 @dataclass
-class Service:
+class Service(ServerProcess):
     """gunicorn (two gthread workers by default) serving ``webapp:create_app()``."""
 
     settings: dict[str, str]
@@ -62,11 +62,7 @@ class Service:
             self.process = subprocess.Popen(
                 command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
-        try:
-            self._wait_ready(time.monotonic() + START_TIMEOUT)
-        except BaseException:
-            self.stop()
-            raise
+        self._ready_or_stop(time.monotonic() + START_TIMEOUT)
         return self
 
     def _wait_ready(self, deadline: float) -> None:
@@ -88,13 +84,3 @@ class Service:
         """gunicorn's output: its error log and the access log."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
-    def stop(self) -> None:
-        """SIGTERM (graceful), then SIGKILL after :data:`STOP_GRACE` seconds."""
-        process, self.process = self.process, None
-        stop_process(process)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
