@@ -23,6 +23,11 @@ from .stats import fmt, median, ratio
 from .workloads import QUALITY, WORKLOADS, Workload
 
 
+UNEVEN_SHARE = 0.5
+"""A server's least busy worker process should use at least this share of the
+busiest one's CPU time; less means the load did not reach all its processes."""
+
+
 @dataclass
 class HttpTally:
     """Requests and seconds of one server on one workload, per image."""
@@ -49,6 +54,10 @@ class HttpTally:
         if image is None:
             return ratio(float(sum(self.requests.values())), sum(self.seconds.values()))
         return ratio(float(self.requests[image]), self.seconds[image])
+
+
+def _cpu_list(seconds: list[float]) -> str:
+    return ", ".join(fmt(value, 1) for value in seconds) or "none"
 
 
 class OurService:
@@ -110,7 +119,6 @@ def bench_http(images: list[Path], settings: Settings, workdir: Path, checks: li
     tallies = {w.name: {name: HttpTally.empty(images) for name in SERVERS} for w in WORKLOADS}
     created = 0
     requested = 0
-    connections: dict[str, int] = {}
     with ExitStack() as stack:
         secret = secrets.token_urlsafe(32)
         root = workdir / "media"
@@ -121,11 +129,13 @@ def bench_http(images: list[Path], settings: Settings, workdir: Path, checks: li
         log("http: starting gunicorn" + (" and thumbor" if have_thumbor else ""))
         stack.callback(server.stop)
         server.start("/")
+        servers = {"ours": server}
         clients = {"ours": stack.enter_context(LoadClient(HOST, server.port, CONCURRENCY))}
         if have_thumbor:
             thumbor = thumbor_server(folders.pop(), workdir)
             stack.callback(thumbor.stop)
             thumbor.start("/healthcheck")
+            servers["thumbor"] = thumbor
             clients["thumbor"] = stack.enter_context(LoadClient(HOST, thumbor.port, CONCURRENCY))
         else:
             checks.append("thumbor is not installed (bash tests/bench/install-peers.sh): no HTTP comparison")
@@ -145,6 +155,7 @@ def bench_http(images: list[Path], settings: Settings, workdir: Path, checks: li
             for name in clients:
                 one_batch(name, images[0], workload)
         created = requested = 0
+        cpu_before = {name: managed.worker_cpu() for name, managed in servers.items()}
         for round_index in range(settings.http_rounds):
             log(f"http: round {round_index + 1}/{settings.http_rounds}")
             for index, path in enumerate(images):
@@ -155,13 +166,24 @@ def bench_http(images: list[Path], settings: Settings, workdir: Path, checks: li
                     for name in names:
                         batch, errors = one_batch(name, path, workload)
                         tallies[workload.name][name].add(path.name, batch, errors)
-        connections = {name: client.connections_opened for name, client in clients.items()}
+        worker_cpu = {
+            name: [
+                seconds - cpu_before[name].get(pid, 0.0) for pid, seconds in sorted(managed.worker_cpu().items())
+            ]
+            for name, managed in servers.items()
+        }
+    for name, seconds in worker_cpu.items():
+        if len(seconds) < WORKERS or min(seconds) < UNEVEN_SHARE * max(seconds):
+            checks.append(
+                f"{SERVER_LABELS[name]}: its worker processes did uneven work ({_cpu_list(seconds)} CPU s):"
+                " the throughput is not that of all its processes"
+            )
     if created != requested:
         checks.append(f"shiftmedia: {requested} requests created {created} derivatives (each should create one)")
     return {
         "tallies": tallies,
         "servers": list(clients),
-        "connections": connections,
+        "worker_cpu": worker_cpu,
         "created": created,
         "requested": requested,
     }
@@ -205,7 +227,7 @@ def print_http(http: dict[str, Any], images: list[Path], settings: Settings) -> 
             }
             for name in servers
         }
-    connections = ", ".join(f"{SERVER_LABELS[name]} {count}" for name, count in http["connections"].items())
-    print(f"  connections the client opened (keep-alive where the server allows it): {connections}")
+    cpu = "; ".join(f"{SERVER_LABELS[name]} {_cpu_list(seconds)}" for name, seconds in http["worker_cpu"].items())
+    print(f"  CPU seconds of each worker process over the timed requests (one connection per request): {cpu}")
     print(f"  shiftmedia derivatives created by the timed requests: {http['created']} of {http['requested']}")
     return summary

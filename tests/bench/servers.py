@@ -61,6 +61,16 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds ``pid`` has used so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stream:
+            fields = stream.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _alive(pid: int) -> bool:
     """True while ``pid`` exists and is not a zombie."""
     try:
@@ -125,6 +135,12 @@ class ManagedServer:
         if self.process is None:
             return []
         return [self.process.pid, *descendants(self.process.pid)]
+
+    def worker_cpu(self) -> dict[int, float]:
+        """CPU seconds used so far by each process the server forked (its workers)."""
+        if self.process is None:
+            return {}
+        return {pid: cpu_seconds(pid) for pid in descendants(self.process.pid)}
 
     def stop(self) -> None:
         """Stop the server within :data:`STOP_GRACE_SECONDS`, then SIGKILL whatever is left.
