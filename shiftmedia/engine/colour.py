@@ -90,16 +90,20 @@ def to_srgb(image: Image.Image, keep_profile: bool = False) -> Image.Image:
     usable and matches its mode keeps its pixels and that profile (alone in
     ``info``); everything else is converted to sRGB and carries no ``info``.
     """
+    pixels, profile = srgb_pixels(image, keep_profile)
+    result = image.copy() if pixels is image else pixels
+    result.info = {} if profile is None else {"icc_profile": profile}
+    return result
+
+
+def srgb_pixels(image: Image.Image, keep_profile: bool = False) -> tuple[Image.Image, bytes | None]:
+    """What :func:`to_srgb` does, without a copy: the pixels (``image`` itself
+    when they need no conversion, with its ``info`` untouched) and the profile
+    they keep, or None when they are sRGB."""
     profile = image.info.get("icc_profile")
     if keep_profile and profile and _matches(profile, image.mode):
-        kept = image.copy()
-        kept.info = {"icc_profile": profile}
-        return kept
-    result = _in_srgb(image)
-    if result is image:
-        result = image.copy()
-    result.info = {}
-    return result
+        return image, profile
+    return _in_srgb(image), None
 
 
 def _matches(profile: bytes, mode: str) -> bool:

@@ -31,6 +31,9 @@ TRANSPOSITIONS: dict[int, Image.Transpose] = {
 }
 """The transposition that makes an image of each orientation upright."""
 
+INVERSE = {6: 8, 8: 6}
+"""Orientations whose turn the other one undoes; every other one undoes itself."""
+
 
 def read_orientation(image: Image.Image) -> int:
     """The EXIF orientation of ``image``: 1-8, with 1 for absent or invalid values."""
@@ -62,6 +65,12 @@ def stored_box(box: FloatBox, extent: tuple[float, float], orientation: int) -> 
         7: (height - bottom, width - right, height - top, width - left),
         8: (height - bottom, left, height - top, right),
     }[orientation]
+
+
+def upright_box(box: FloatBox, extent: tuple[float, float], orientation: int) -> FloatBox:
+    """``box`` of a stored image spanning ``extent``, as the same region once
+    upright: the inverse of :func:`stored_box`."""
+    return stored_box(box, extent, INVERSE.get(orientation, orientation))
 
 
 def orient(image: Image.Image, orientation: int) -> Image.Image:

@@ -10,7 +10,9 @@ The order is chosen for speed: a JPEG decodes straight to a reduced size
 (DCT scaling, chosen from the plan, the orientation and the crop), the crop
 and scale happen in one resample of the pixels as stored, and turning
 upright and colour conversion then work on the small result only. Only modes
-Pillow cannot resample (palette, 16-bit) are converted before scaling.
+Pillow cannot resample (palette, 16-bit) are converted before scaling. A
+large output is made in two bands on two threads (:mod:`.bands`), each going
+through scale → orient → colour on its own.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from ..spec import ResizeSpec
-from . import canvas, colour, orient, scale
+from . import bands, canvas, colour, orient, scale
 from .encode import ANIMATED_OUTPUTS, CONTENT_TYPES, PROFILE_OUTPUTS, Timing, encode
 from .guard import pillow_errors
 from .limits import Limits
@@ -94,8 +96,18 @@ def resize_bytes(data: bytes, spec: ResizeSpec | str, limits: Limits = Limits())
 def _process(
     image: Image.Image, orientation: int, plan: Plan, spec: ResizeSpec, extent: scale.Extent
 ) -> Image.Image:
-    """One decoded frame through scale (with crop) → orient → colour → pad."""
-    scaled = scale.resample(colour.normalise(image), plan, orientation, extent)
-    upright = orient.orient(scaled, orientation)
-    working = colour.to_srgb(upright, keep_profile=spec.keep_icc and spec.format in PROFILE_OUTPUTS)
+    """One decoded frame through scale (with crop) → orient → colour, band by band, then pad."""
+    normal = colour.normalise(image)
+    keep_profile = spec.keep_icc and spec.format in PROFILE_OUTPUTS
+    kept: list[bytes | None] = []
+
+    def band(rows: bands.Rows) -> Image.Image:
+        upright = orient.orient(scale.resample(normal, plan, orientation, extent, rows), orientation)
+        pixels, profile = colour.srgb_pixels(upright, keep_profile)
+        kept.append(profile)
+        return pixels
+
+    working = bands.assemble(band, orient.displayed_size(plan.scaled, orientation), orientation)
+    if kept[0] is not None:
+        working.info["icc_profile"] = kept[0]
     return canvas.pad(working, plan, spec.background)

@@ -116,16 +116,29 @@ def _draft_three_eighths(image: Image.Image) -> Extent | None:
     return float(width * THREE_EIGHTHS), float(height * THREE_EIGHTHS)
 
 
-def resample(image: Image.Image, plan: Plan, orientation: int, extent: Extent) -> Image.Image:
+def resample(
+    image: Image.Image, plan: Plan, orientation: int, extent: Extent, rows: tuple[int, int] | None = None
+) -> Image.Image:
     """The plan's crop of the stored ``image``, resampled to the plan's size as stored.
 
     ``extent`` is what :func:`shrink_on_load` returned (the image's size when
-    it was not called). The result still needs turning upright for
+    it was not called). With ``rows`` (first and past-the-last row of the
+    result, as stored), only that band of the result is made; the filter
+    still reads the source rows around the band, so the band is those rows of
+    the whole up to rounding (Pillow rounds between its two passes, which it
+    may run in another order for a band). The result still needs turning upright for
     ``orientation``; it is ``image`` itself when nothing needs resampling.
     """
     upright_extent = displayed_size(extent, orientation)
-    box = stored_box(plan.box_in(upright_extent), upright_extent, orientation)
-    size = displayed_size(plan.scaled, orientation)
+    left, top, right, bottom = stored_box(plan.box_in(upright_extent), upright_extent, orientation)
+    width, height = displayed_size(plan.scaled, orientation)
+    first, last = (0, height) if rows is None else rows
+
+    def edge(row: int) -> float:
+        return top if row == 0 else bottom if row == height else top + (bottom - top) * row / height
+
+    box = (left, edge(first), right, edge(last))
+    size = (width, last - first)
     if size == image.size and box == (0, 0, *image.size):
         return image
     return image.resize(size, FILTER, box=box, reducing_gap=REDUCING_GAP)
