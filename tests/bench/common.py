@@ -12,10 +12,17 @@ from PIL import Image
 
 from .workloads import Corpus
 
-ENGINES = ("ours", "vips", "pillow")
-"""Engine columns, in table order."""
+ENGINES = ("ours", "vips", "vips_default", "pillow")
+"""Engine columns, in table order. ``vips`` writes the same kind of JPEG as our
+engine (progressive, optimised Huffman tables); ``vips_default`` is pyvips
+with its default JPEG writer (see :data:`~.workloads.JPEG_SAVES`)."""
 
-ENGINE_LABELS = {"ours": "shiftmedia", "vips": "pyvips", "pillow": "naive Pillow"}
+ENGINE_LABELS = {
+    "ours": "shiftmedia",
+    "vips": "pyvips",
+    "vips_default": "pyvips default save",
+    "pillow": "naive Pillow",
+}
 SERVERS = ("ours", "thumbor")
 SERVER_LABELS = {"ours": "shiftmedia", "thumbor": "thumbor"}
 CONCURRENCY = 2

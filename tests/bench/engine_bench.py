@@ -19,18 +19,22 @@ from .workloads import QUALITY, WORKLOADS, Workload
 
 Runner = Callable[[Path, Workload], tuple[float, tuple[int, int]]]
 
+VIPS_SAVES = {"vips": "same", "vips_default": "default"}
+"""The pyvips engines and the JPEG writer options each uses."""
+
 
 def engine_runner(
     name: str, data: dict[Path, bytes], vips: VipsWorker | None
 ) -> Callable[[Path, Workload], tuple[float, tuple[int, int]]] | None:
     """A function timing one resize with engine ``name``: (ms, output size); None if unavailable."""
-    if name == "vips":
+    if name in VIPS_SAVES:
         if vips is None:
             return None
         worker = vips
+        save = VIPS_SAVES[name]
 
         def run_vips(path: Path, workload: Workload) -> tuple[float, tuple[int, int]]:
-            answer = worker.run(path, workload)
+            answer = worker.run(path, workload, save=save)
             return float(answer["ms"]), (int(answer["width"]), int(answer["height"]))
 
         return run_vips
@@ -92,14 +96,16 @@ def print_engine_tables(
         headers = ["image", *[f"{ENGINE_LABELS[name]} ms" for name in active]]
         ratio_names = [name for name in active if name != "vips"] if "vips" in active else []
         headers += [f"{ENGINE_LABELS[name]}/pyvips" for name in ratio_names]
+        versus_default = "ours" in active and "vips_default" in active
+        if versus_default:
+            headers.append(f"{ENGINE_LABELS['ours']}/{ENGINE_LABELS['vips_default']}")
         rows = []
-        for path in images:
-            row = [path.name, *[fmt(medians[name][path.name]) for name in active]]
-            row += [fmt(ratio(medians[name][path.name], medians["vips"][path.name]), 2) for name in ratio_names]
+        for key, values in [*((path.name, {n: medians[n][path.name] for n in active}) for path in images), ("geomean", geo)]:
+            row = [key, *[fmt(values[name]) for name in active]]
+            row += [fmt(ratio(values[name], values["vips"]), 2) for name in ratio_names]
+            if versus_default:
+                row.append(fmt(ratio(values["ours"], values["vips_default"]), 2))
             rows.append(row)
-        geo_row = ["geomean", *[fmt(geo[name]) for name in active]]
-        geo_row += [fmt(ratio(geo[name], geo["vips"]), 2) for name in ratio_names]
-        rows.append(geo_row)
         print(
             f"\nEngine, {workload.label} JPEG q{QUALITY}: median ms per image over {settings.engine_reps} run(s), in-process"
         )
@@ -108,6 +114,7 @@ def print_engine_tables(
             "median_ms": medians,
             "geomean_ms": geo,
             "ratio_to_vips": {name: ratio(geo[name], geo.get("vips", math.nan)) for name in active},
+            "ratio_to_vips_default": {name: ratio(geo[name], geo.get("vips_default", math.nan)) for name in active},
             "runs_ms": per_engine,
         }
     return summary

@@ -62,9 +62,10 @@ class VipsWorker:
         """pyvips and libvips versions and thread count."""
         return self.request({"op": "info"})
 
-    def run(self, path: Path, workload: Workload, out: Path | None = None) -> dict[str, Any]:
-        """Resize ``path`` for ``workload``: ``ms``, ``width``, ``height``, ``bytes``."""
-        message: dict[str, Any] = {"op": "run", "path": str(path), "workload": workload.name}
+    def run(self, path: Path, workload: Workload, out: Path | None = None, save: str = "same") -> dict[str, Any]:
+        """Resize ``path`` for ``workload``, writing the JPEG with the ``save``
+        options of :data:`~.workloads.JPEG_SAVES`: ``ms``, ``width``, ``height``, ``bytes``."""
+        message: dict[str, Any] = {"op": "run", "path": str(path), "workload": workload.name, "save": save}
         if out is not None:
             message["out"] = str(out)
         return self.request(message)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from shiftmedia.engine.encode import PROGRESSIVE_MIN_PIXELS
 from tests.bench.common import size_ok, table
 from tests.bench.http_load import LoadClient
 from tests.bench.local_engines import naive_pillow, ours
@@ -22,7 +23,7 @@ from tests.bench.quality import psnr, psnr_of_encoded, reference, upright_srgb
 from tests.bench.run import Target, clean_json
 from tests.bench.servers import ManagedServer, _alive, free_port, thumbor_config
 from tests.bench.stats import fmt, geomean, median, ratio
-from tests.bench.workloads import FILL_400, FIT_1280
+from tests.bench.workloads import FILL_400, FIT_1280, JPEG_SAVES, WORKLOADS
 
 
 def jpeg(size: tuple[int, int], orientation: int = 1) -> bytes:
@@ -104,6 +105,15 @@ def test_table_and_targets() -> None:
         "b": [None, 1.0],
         "c": "/x",
     }
+
+
+@pytest.mark.parametrize("workload", WORKLOADS, ids=lambda workload: workload.name)
+def test_pyvips_same_save_writes_what_our_engine_writes(workload) -> None:
+    with Image.open(io.BytesIO(ours(jpeg((2400, 1600)), workload))) as image:
+        progressive = bool(image.info.get("progressive"))
+        assert image.size[0] * image.size[1] >= PROGRESSIVE_MIN_PIXELS
+    assert progressive and JPEG_SAVES["same"]["interlace"] is True
+    assert JPEG_SAVES["same"]["optimize_coding"] is True and JPEG_SAVES["same"]["Q"] == JPEG_SAVES["default"]["Q"]
 
 
 def test_thumbor_config_is_python() -> None:

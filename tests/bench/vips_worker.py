@@ -5,10 +5,12 @@ on standard output, so the benchmark can time pyvips per call without pyvips in
 the project venv. Requests:
 
 - ``{"op": "info"}``: versions and libvips's thread count;
-- ``{"op": "run", "path": P, "workload": NAME, "out": OPTIONAL_PATH}``: resize the
-  file at ``P`` (read once, then kept in memory) and answer ``ms`` (decode to
-  encoded bytes, timed here so the pipe is not counted), ``width``, ``height``
-  and ``bytes``; with ``out``, also write the JPEG there.
+- ``{"op": "run", "path": P, "workload": NAME, "save": SAVE, "out": OPTIONAL_PATH}``:
+  resize the file at ``P`` (read once, then kept in memory), write the JPEG with
+  the :data:`~.workloads.JPEG_SAVES` options named ``SAVE`` (default ``same``)
+  and answer ``ms`` (decode to encoded bytes, timed here so the pipe is not
+  counted), ``width``, ``height`` and ``bytes``; with ``out``, also write the
+  JPEG there.
 
 Any failure answers ``{"error": MESSAGE}`` and the worker goes on.
 """
@@ -22,19 +24,20 @@ from typing import Any
 
 import pyvips
 
-from .workloads import BY_NAME, QUALITY, Workload
+from .workloads import BY_NAME, JPEG_SAVES, Workload
 
 FIT_HEIGHT = 100_000
 """A height no photo reaches, so a fit is bounded by its width only."""
 
 
-def resize(data: bytes, workload: Workload) -> tuple[bytes, int, int]:
-    """pyvips's thumbnail of ``data`` for ``workload`` as a q85 JPEG: bytes, width, height."""
+def resize(data: bytes, workload: Workload, save: str = "same") -> tuple[bytes, int, int]:
+    """pyvips's thumbnail of ``data`` for ``workload`` as a q85 JPEG written with
+    the ``save`` options of :data:`~.workloads.JPEG_SAVES`: bytes, width, height."""
     if workload.mode == "fill":
         image = pyvips.Image.thumbnail_buffer(data, workload.width, height=workload.height, crop="centre")
     else:
         image = pyvips.Image.thumbnail_buffer(data, workload.width, height=FIT_HEIGHT, size="down")
-    return image.write_to_buffer(".jpg", Q=QUALITY), image.width, image.height
+    return image.write_to_buffer(".jpg", **JPEG_SAVES[save]), image.width, image.height
 
 
 def info() -> dict[str, Any]:
@@ -57,7 +60,7 @@ def handle(request: dict[str, Any], cache: dict[str, bytes]) -> dict[str, Any]:
         with open(path, "rb") as stream:
             cache[path] = stream.read()
     start = time.perf_counter()
-    data, width, height = resize(cache[path], BY_NAME[request["workload"]])
+    data, width, height = resize(cache[path], BY_NAME[request["workload"]], request.get("save", "same"))
     elapsed = time.perf_counter() - start
     if request.get("out"):
         with open(request["out"], "wb") as stream:
