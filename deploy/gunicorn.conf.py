@@ -15,7 +15,9 @@ Every value can be tuned from the environment the service already reads
 ``SHIFTMEDIA_MAX_CONCURRENT_RESIZES``
     resizes one worker runs at once, default 1: with one worker per core,
     that is one resize per core, and the worker's other threads keep serving
-    stored files and waiting misses.
+    stored files and waiting misses. A large output is made in two bands on
+    two threads, so a lone miss on an idle machine uses two cores and
+    finishes sooner; under full load the bands only take turns.
 ``SHIFTMEDIA_RESIZE_TIMEOUT``
     the service's per-request resize budget in seconds (default 20); the
     worker timeout and the graceful-stop timeout are that budget plus
