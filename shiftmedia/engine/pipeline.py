@@ -93,11 +93,9 @@ def resize_bytes(data: bytes, spec: ResizeSpec | str, limits: Limits = Limits())
     return render(data, spec, limits).data
 
 
-def _process(
-    image: Image.Image, orientation: int, plan: Plan, spec: ResizeSpec, extent: scale.Extent
-) -> Image.Image:
+def _process(image: Image.Image, orientation: int, plan: Plan, spec: ResizeSpec, extent: scale.Extent) -> Image.Image:
     """One decoded frame through scale (with crop) → orient → colour, band by band, then pad."""
-    normal = colour.normalise(image)
+    normal = scale.premultiply(colour.normalise(image), plan, orientation, extent)
     keep_profile = spec.keep_icc and spec.format in PROFILE_OUTPUTS
     kept: list[bytes | None] = []
 

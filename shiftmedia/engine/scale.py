@@ -4,8 +4,8 @@ The plan's crop never becomes a copy: Pillow's ``resize(box=...)`` reads only
 the box. It runs on the pixels as stored, before EXIF orientation, so that
 only the small result has to be turned upright.
 
-Resampling uses Lanczos, which Pillow applies on premultiplied alpha, so
-transparent pixels do not bleed their colour into edges. Large reductions go
+Resampling uses Lanczos on premultiplied alpha (:func:`premultiply`, once
+per frame), so transparent pixels do not bleed their colour into edges. Large reductions go
 through Pillow's ``reducing_gap``: a cheap box reduction (``reduce()``) for
 the integer part, then Lanczos over the last few × of the way. JPEG does
 better still: its decoder can produce 1/2, 3/8, 1/4 or 1/8 of the image
@@ -31,6 +31,12 @@ from .orient import displayed_size, stored_box
 from .plan import Plan
 
 Extent = tuple[float, float]
+
+PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
+"""Modes with alpha, and the premultiplied form they are resampled in."""
+
+STRAIGHT = {premultiplied: straight for straight, premultiplied in PREMULTIPLIED.items()}
+"""The premultiplied modes, and the straight-alpha mode a result goes back to."""
 
 FILTER = Image.Resampling.LANCZOS
 """The resampling filter after any integer ``reduce()``."""
@@ -116,6 +122,18 @@ def _draft_three_eighths(image: Image.Image) -> Extent | None:
     return float(width * THREE_EIGHTHS), float(height * THREE_EIGHTHS)
 
 
+def premultiply(image: Image.Image, plan: Plan, orientation: int, extent: Extent) -> Image.Image:
+    """``image`` with its colour premultiplied by its alpha, ready for
+    :func:`resample`; ``image`` itself when it has no alpha or needs no resample.
+
+    Pillow premultiplies an RGBA or LA image itself on every ``resize()``, a
+    full-size copy each time; made once here, it serves every band.
+    """
+    if image.mode not in PREMULTIPLIED or _unchanged(image, *_target(plan, orientation, extent, None)):
+        return image
+    return image.convert(PREMULTIPLIED[image.mode])
+
+
 def resample(
     image: Image.Image, plan: Plan, orientation: int, extent: Extent, rows: tuple[int, int] | None = None
 ) -> Image.Image:
@@ -126,9 +144,23 @@ def resample(
     result, as stored), only that band of the result is made; the filter
     still reads the source rows around the band, so the band is those rows of
     the whole up to rounding (Pillow rounds between its two passes, which it
-    may run in another order for a band). The result still needs turning upright for
-    ``orientation``; it is ``image`` itself when nothing needs resampling.
+    may run in another order for a band). A premultiplied ``image`` (see
+    :func:`premultiply`) gives a result with straight alpha. The result still
+    needs turning upright for ``orientation``; it is ``image`` itself when
+    nothing needs resampling.
     """
+    box, size = _target(plan, orientation, extent, rows)
+    if _unchanged(image, box, size):
+        return image
+    result = image.resize(size, FILTER, box=box, reducing_gap=REDUCING_GAP)
+    straight = STRAIGHT.get(result.mode)
+    return result if straight is None else result.convert(straight)
+
+
+def _target(
+    plan: Plan, orientation: int, extent: Extent, rows: tuple[int, int] | None
+) -> tuple[tuple[float, float, float, float], tuple[int, int]]:
+    """The box of the stored source and the stored size of the result (or of its ``rows``)."""
     upright_extent = displayed_size(extent, orientation)
     left, top, right, bottom = stored_box(plan.box_in(upright_extent), upright_extent, orientation)
     width, height = displayed_size(plan.scaled, orientation)
@@ -137,8 +169,9 @@ def resample(
     def edge(row: int) -> float:
         return top if row == 0 else bottom if row == height else top + (bottom - top) * row / height
 
-    box = (left, edge(first), right, edge(last))
-    size = (width, last - first)
-    if size == image.size and box == (0, 0, *image.size):
-        return image
-    return image.resize(size, FILTER, box=box, reducing_gap=REDUCING_GAP)
+    return (left, edge(first), right, edge(last)), (width, last - first)
+
+
+def _unchanged(image: Image.Image, box: tuple[float, float, float, float], size: tuple[int, int]) -> bool:
+    """True when resampling ``box`` of ``image`` to ``size`` would give ``image`` back."""
+    return size == image.size and box == (0, 0, *image.size)

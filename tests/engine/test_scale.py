@@ -10,7 +10,7 @@ from PIL import Image, ImageChops, ImageStat
 
 from shiftmedia.engine.orient import displayed_size, orient
 from shiftmedia.engine.plan import make_plan
-from shiftmedia.engine.scale import DRAFT_DETAIL, THREE_EIGHTHS, dct_scale, resample, shrink_on_load
+from shiftmedia.engine.scale import DRAFT_DETAIL, THREE_EIGHTHS, dct_scale, premultiply, resample, shrink_on_load
 from shiftmedia.spec import ResizeSpec
 
 
@@ -117,9 +117,16 @@ def test_other_formats_are_not_drafted(samples) -> None:
 
 @pytest.mark.parametrize(
     ("wanted", "expected"),
-    [((200, 150), Fraction(1, 8)), ((401, 300), THREE_EIGHTHS), ((600, 450), THREE_EIGHTHS), ((601, 450), Fraction(1, 2))],
+    [
+        ((200, 150), Fraction(1, 8)),
+        ((401, 300), THREE_EIGHTHS),
+        ((600, 450), THREE_EIGHTHS),
+        ((601, 450), Fraction(1, 2)),
+    ],
 )
-def test_dct_scale_is_the_smallest_that_still_spans_the_wanted_size(wanted: tuple[int, int], expected: Fraction) -> None:
+def test_dct_scale_is_the_smallest_that_still_spans_the_wanted_size(
+    wanted: tuple[int, int], expected: Fraction
+) -> None:
     assert dct_scale((1600, 1200), wanted) == expected
     assert dct_scale((1600, 1200), (1600, 1200)) == 1
 
@@ -157,3 +164,28 @@ def test_three_eighths_decodes_the_same_every_time(samples) -> None:
         image.load()
         decoded.append(image.tobytes())
     assert decoded[0] == decoded[1]
+
+
+def test_premultiply_is_for_alpha_images_that_will_be_resampled() -> None:
+    rgba = Image.new("RGBA", (800, 600), (10, 20, 30, 128))
+    shrink = make_plan(rgba.size, ResizeSpec.parse("400x0-fit-0-noupscale.png"))
+    keep = make_plan(rgba.size, ResizeSpec.parse("800x0-fit-0-noupscale.png"))
+    assert premultiply(rgba, shrink, 1, (800.0, 600.0)).mode == "RGBa"
+    assert premultiply(rgba, keep, 1, (800.0, 600.0)) is rgba
+    rgb = rgba.convert("RGB")
+    assert premultiply(rgb, shrink, 1, (800.0, 600.0)) is rgb
+    assert premultiply(rgba.convert("LA"), shrink, 1, (800.0, 600.0)).mode == "La"
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+def test_a_premultiplied_source_resamples_to_straight_alpha_as_pillow_does(mode: str) -> None:
+    image = Image.merge(
+        "RGBA",
+        [*Image.effect_noise((640, 480), 80).convert("RGB").split(), Image.linear_gradient("L").resize((640, 480))],
+    )
+    image = image.convert(mode)
+    plan = make_plan(image.size, ResizeSpec.parse("300x0-fit-0-noupscale.png"))
+    extent = (640.0, 480.0)
+    ours = resample(premultiply(image, plan, 1, extent), plan, 1, extent)
+    assert ours.mode == mode
+    assert ours.tobytes() == resample(image, plan, 1, extent).tobytes()
