@@ -100,7 +100,10 @@ def print_engine_tables(
         if versus_default:
             headers.append(f"{ENGINE_LABELS['ours']}/{ENGINE_LABELS['vips_default']}")
         rows = []
-        for key, values in [*((path.name, {n: medians[n][path.name] for n in active}) for path in images), ("geomean", geo)]:
+        for key, values in [
+            *((path.name, {n: medians[n][path.name] for n in active}) for path in images),
+            ("geomean", geo),
+        ]:
             row = [key, *[fmt(values[name]) for name in active]]
             row += [fmt(ratio(values[name], values["vips"]), 2) for name in ratio_names]
             if versus_default:

@@ -22,7 +22,6 @@ from .servers import HOST, WORKERS, ManagedServer, shiftmedia_server, thumbor_av
 from .stats import fmt, median, ratio
 from .workloads import QUALITY, WORKLOADS, Workload
 
-
 UNEVEN_SHARE = 0.5
 """A server's least busy worker process should use at least this share of the
 busiest one's CPU time; less means the load did not reach all its processes."""
@@ -167,9 +166,7 @@ def bench_http(images: list[Path], settings: Settings, workdir: Path, checks: li
                         batch, errors = one_batch(name, path, workload)
                         tallies[workload.name][name].add(path.name, batch, errors)
         worker_cpu = {
-            name: [
-                seconds - cpu_before[name].get(pid, 0.0) for pid, seconds in sorted(managed.worker_cpu().items())
-            ]
+            name: [seconds - cpu_before[name].get(pid, 0.0) for pid, seconds in sorted(managed.worker_cpu().items())]
             for name, managed in servers.items()
         }
     for name, seconds in worker_cpu.items():

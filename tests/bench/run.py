@@ -137,9 +137,7 @@ def targets(
     note = "fallback images, not the cam_* corpus" if corpus.fallback else ""
     for workload in WORKLOADS:
         value = min(quality[workload.name]["ours_png"].values()) if quality else math.nan
-        found.append(
-            Target(f"PSNR {workload.label} (resize, lossless), min", value, TARGET_PSNR_DB, False, "dB", note)
-        )
+        found.append(Target(f"PSNR {workload.label} (resize, lossless), min", value, TARGET_PSNR_DB, False, "dB", note))
     memory_note = "" if memory_path is None or memory_path.name == MEMORY_IMAGE else f"measured on {memory_path.name}"
     for workload in WORKLOADS:
         value = memory[workload.name]["ours"]["mib"] if memory else math.nan
@@ -159,7 +157,9 @@ def default_save_context(engine: dict[str, Any]) -> list[str]:
     for workload in WORKLOADS:
         value = engine[workload.name]["ratio_to_vips_default"].get("ours", math.nan)
         if not math.isnan(value):
-            lines.append(f"engine {workload.label}: time / pyvips with its default (baseline) JPEG writer {fmt(value, 2)} x")
+            lines.append(
+                f"engine {workload.label}: time / pyvips with its default (baseline) JPEG writer {fmt(value, 2)} x"
+            )
     return lines
 
 
