@@ -50,7 +50,7 @@ def signed(app: Flask, media_id: str, size: str, **options: object) -> str:
 def metric(base: str, name: str) -> float:
     """The sum of a metric's samples, read from the live /metrics endpoint."""
     text = fetch(f"{base}/metrics").body.decode()
-    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M))
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.MULTILINE))
 
 
 class _Front(http.server.BaseHTTPRequestHandler):
@@ -285,4 +285,4 @@ def test_in_flight_gauge_returns_to_zero(client: FlaskClient, app: Flask, fixtur
     for path in (urlsplit(signed(app, media_id, "30x30")).path, "/media/nope", "/media/../x"):
         client.get(path)
     text = client.get("/metrics").data.decode()
-    assert re.search(r"^shiftmedia_requests_in_flight 0\.0$", text, re.M), text
+    assert re.search(r"^shiftmedia_requests_in_flight 0\.0$", text, re.MULTILINE), text

@@ -82,7 +82,6 @@ def test_canonical_names(spec: ResizeSpec, name: str) -> None:
         "400x300-fit-80-noupscale.webp\n",
         f"{MAX_SIDE + 1}x1-fit-80-noupscale.webp",
         "",
-        "400x300-crop-80-noupscale.webp",
         "400x300-fill-80-noupscale-r0x0x10x10.webp",
         "400x300-crop-80-noupscale-r0x0x0x10.webp",
         "400x300-crop-80-noupscale-r00x0x10x10.webp",

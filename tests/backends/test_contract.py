@@ -194,8 +194,15 @@ def test_if_absent_race(backend: Backend) -> None:
         results: dict[int, bool] = {}
         errors: list[BaseException] = []
 
-        def writer(n: int, key: str = key, barrier: threading.Barrier = barrier) -> None:
-            payload = bytes([n]) * (50_000 + 10_000 * round_)
+        def writer(
+            n: int,
+            key: str = key,
+            barrier: threading.Barrier = barrier,
+            size: int = 50_000 + 10_000 * round_,
+            results: dict[int, bool] = results,
+            errors: list[BaseException] = errors,
+        ) -> None:
+            payload = bytes([n]) * size
             barrier.wait()
             try:
                 results[n] = backend.write(key, payload, if_absent=True)

@@ -137,7 +137,7 @@ def test_cache_control_content_type_and_sse_are_stored(
 
 def _fetch(url: str) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - 127.0.0.1 test server
+        with urllib.request.urlopen(url, timeout=10) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()

@@ -104,7 +104,7 @@ def test_animated_to_jpeg_is_the_first_frame(samples) -> None:
     data = samples.animated_gif([(255, 0, 0, 255), (0, 0, 255, 255)], [50, 50])
     rendered = render(data, ResizeSpec.parse("20x0-fit-80-noupscale.jpg"))
     assert rendered.frames == 1
-    red, green, blue = _decode(rendered.data).getpixel((10, 7))
+    red, _green, blue = _decode(rendered.data).getpixel((10, 7))
     assert red > 240 and blue < 20
 
 

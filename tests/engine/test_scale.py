@@ -49,7 +49,7 @@ def test_crop_and_scale_of_the_stored_pixels_equal_those_of_the_upright_ones(sam
 def test_resample_does_not_bleed_transparent_colour_into_edges() -> None:
     image = Image.new("RGBA", (100, 100), (0, 0, 255, 0))
     image.paste((255, 0, 0, 255), (50, 0, 100, 100))
-    red, green, blue, alpha = _resampled(image, "10x10-fit-0-noupscale.png").getpixel((5, 5))
+    red, _green, blue, alpha = _resampled(image, "10x10-fit-0-noupscale.png").getpixel((5, 5))
     assert alpha > 0 and blue == 0 and red > 250
 
 
