@@ -67,11 +67,18 @@ def resize_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--mode", type=click.Choice(MODES), default="fit", show_default=True),
             click.option("--quality", type=click.IntRange(1, 100), help="1-100 (lossy formats); default per format."),
             click.option("--upscale/--no-upscale", default=False, show_default=True, help="Enlarge small originals."),
-            click.option("--gravity", default="c", show_default=True, callback=_gravity,
-                         help=f"fill/crop/pad anchor: {', '.join(GRAVITIES)}, or a focal point X,Y (fractions)."),
+            click.option(
+                "--gravity",
+                default="c",
+                show_default=True,
+                callback=_gravity,
+                help=f"fill/crop/pad anchor: {', '.join(GRAVITIES)}, or a focal point X,Y (fractions).",
+            ),
             click.option("--background", help="Pad and JPEG-flatten colour, rrggbb or rrggbbaa."),
             click.option("--rect", callback=_rect, help="crop mode's source rectangle X,Y,W,H in pixels."),
-            click.option("--keep-icc", is_flag=True, help="Keep the source's ICC profile instead of converting to sRGB."),
+            click.option(
+                "--keep-icc", is_flag=True, help="Keep the source's ICC profile instead of converting to sRGB."
+            ),
         ]
     ):
         command = decorator(command)
@@ -172,7 +179,13 @@ def convert(ctx: click.Context, source: Path, target: Path, size: str, as_json: 
         target.write_bytes(made.data)
     except OSError as exc:
         raise click.ClickException(f"cannot write {target}: {exc.strerror}") from None
-    payload = {"path": str(target), "width": made.width, "height": made.height, "format": made.format, "bytes": len(made.data)}
+    payload = {
+        "path": str(target),
+        "width": made.width,
+        "height": made.height,
+        "format": made.format,
+        "bytes": len(made.data),
+    }
     _emit(as_json, payload, f"{target} ({made.width}x{made.height} {made.format}, {len(made.data)} bytes)")
 
 
@@ -221,7 +234,9 @@ def migrate(ctx: click.Context, source: str, target: str, derivatives: bool, dry
         "dry_run": dry_run,
     }
     verb = "would copy" if dry_run else "copied"
-    lines = [f"{verb} {report.copied} objects ({report.bytes} bytes), skipped {report.skipped}, failed {len(report.failed)}"]
+    lines = [
+        f"{verb} {report.copied} objects ({report.bytes} bytes), skipped {report.skipped}, failed {len(report.failed)}"
+    ]
     lines += [f"failed: {key}: {error}" for key, error in report.failed]
     _emit(as_json, payload, "\n".join(lines))
     if not report.ok:
@@ -244,7 +259,11 @@ def _s3_backend(ctx: click.Context) -> Any:
 @click.option("--url-prefix", default="/media", show_default=True, help="Where the service mounts its media endpoint.")
 @click.option("--private", is_flag=True, help="No public-read policy (serve through presigned URLs).")
 @click.option("--print", "print_only", is_flag=True, help="Print the documents instead of applying them.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="With --print: write website.json, cors.json, policy.json here.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --print: write website.json, cors.json, policy.json here.",
+)
 @json_option
 @click.pass_context
 def setup(

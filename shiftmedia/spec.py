@@ -55,9 +55,7 @@ _STEM = (
     r"(?P<options>(?:-[a-z][a-z0-9]*)*)"
 )
 _UNSIGNED_RE = re.compile(rf"{_STEM}\.(?P<ext>[a-z]+)")
-_SIGNED_RE = re.compile(
-    rf"{_STEM}-(?P<signature>[A-Za-z0-9_-]{{{SIGNATURE_LENGTH}}})\.(?P<ext>[a-z]+)"
-)
+_SIGNED_RE = re.compile(rf"{_STEM}-(?P<signature>[A-Za-z0-9_-]{{{SIGNATURE_LENGTH}}})\.(?P<ext>[a-z]+)")
 _DERIVATIVE_PREFIX_RE = re.compile(r"[0-9]+x[0-9]+-")
 _HEX_RE = re.compile(r"[0-9a-f]{6}(?:[0-9a-f]{2})?")
 _NUMBER = r"(?:0|[1-9][0-9]{0,4})"
@@ -251,9 +249,7 @@ def parse_size(size: str | int | tuple[int, int]) -> tuple[int, int]:
         raise InvalidSpec(f"invalid size: {size!r}")
     if isinstance(size, int):
         return size, 0
-    if isinstance(size, tuple) and len(size) == 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in size
-    ):
+    if isinstance(size, tuple) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in size):
         return size[0], size[1]
     if isinstance(size, str):
         match = re.fullmatch(r"([0-9]{1,5})(?:x([0-9]{1,5}))?", size.strip())

@@ -129,8 +129,7 @@ class Storage:
                 (
                     info.key.rsplit("/", 1)[1]
                     for info in self.backend.list(f"{folder}/")
-                    if "/" not in info.key[len(folder) + 1 :]
-                    and not looks_like_derivative(info.key.rsplit("/", 1)[1])
+                    if "/" not in info.key[len(folder) + 1 :] and not looks_like_derivative(info.key.rsplit("/", 1)[1])
                 ),
                 None,
             )

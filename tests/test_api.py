@@ -52,11 +52,13 @@ def test_upload_sign_delete(api: FlaskClient, fixtures: Path, media_root: Path) 
 
     signed = api.post(
         "/api/v1/urls",
-        json={"urls": [
-            {"id": body["id"], "size": "400x300", "mode": "fill", "format": "jpg", "gravity": "n"},
-            {"id": body["id"], "size": [100, 0], "quality": 50, "format": "webp"},
-            {"id": body["id"], "size": "300x300", "mode": "crop", "rect": [0, 0, 600, 600], "gravity": [0.2, 0.8]},
-        ]},
+        json={
+            "urls": [
+                {"id": body["id"], "size": "400x300", "mode": "fill", "format": "jpg", "gravity": "n"},
+                {"id": body["id"], "size": [100, 0], "quality": 50, "format": "webp"},
+                {"id": body["id"], "size": "300x300", "mode": "crop", "rect": [0, 0, 600, 600], "gravity": [0.2, 0.8]},
+            ]
+        },
         headers=AUTH,
     )
     assert signed.status_code == 200
@@ -103,15 +105,21 @@ def test_api_disabled_without_tokens(client: FlaskClient) -> None:
         ({"urls": [{"size": "10x10"}]}, 400, "urls[0] needs an id"),
         ({"urls": [{"id": "x", "size": "10x10"}]}, 400, "urls[0]: invalid id"),
         ({"urls": [{"id": "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "size": "10x10", "mode": "zoom"}]}, 400, "mode"),
-        ({"urls": [{"id": "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "size": "10x10", "secret": 1}]}, 400, "unknown fields"),
+        (
+            {"urls": [{"id": "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "size": "10x10", "secret": 1}]},
+            400,
+            "unknown fields",
+        ),
         ({"urls": [{"id": "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "size": {"w": 1}}]}, 400, "invalid size"),
         ({"urls": [{"id": "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "size": "9000x10"}]}, 413, "over the limit"),
         ({"urls": [{"id": "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "size": "10x10"}] * 501}, 400, "at most 500"),
     ],
 )
 def test_sign_validates(api: FlaskClient, payload: object, status: int, message: str) -> None:
-    response = api.post("/api/v1/urls", json=payload, headers=AUTH) if payload is not None else api.post(
-        "/api/v1/urls", data="not json", headers=AUTH
+    response = (
+        api.post("/api/v1/urls", json=payload, headers=AUTH)
+        if payload is not None
+        else api.post("/api/v1/urls", data="not json", headers=AUTH)
     )
     assert response.status_code == status
     assert message in response.get_json()["error"]

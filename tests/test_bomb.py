@@ -54,8 +54,10 @@ def test_bomb_is_refused_without_decoding(fixtures: Path) -> None:
     bomb = fixtures / "bomb_280mp_20000x14000.jpg"
     output = subprocess.run([sys.executable, "-c", PROBE, str(bomb)], capture_output=True, text=True, check=True)
     results = json.loads(output.stdout)
-    print(f"\nbomb refused: probe {results['probe'] * 1000:.2f} ms, render {results['render'] * 1000:.2f} ms, "
-          f"peak memory +{results['peak_mib']:.1f} MiB")
+    print(
+        f"\nbomb refused: probe {results['probe'] * 1000:.2f} ms, render {results['render'] * 1000:.2f} ms, "
+        f"peak memory +{results['peak_mib']:.1f} MiB"
+    )
     assert set(results) == {"probe", "render", "peak_mib"}, "both entry points must raise LimitExceeded"
     assert results["peak_mib"] < 30
     assert results["probe"] < 0.05 and results["render"] < 0.05

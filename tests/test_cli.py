@@ -42,7 +42,10 @@ def test_round_trip(env: dict[str, str], fixtures: Path, tmp_path: Path) -> None
         run(env, "url", put["id"], "400x300", "--mode", "fill", "--quality", "80", "--format", "webp", "--json")
     )
     assert set(signed) == {"url", "key"} and "/400x300-fill-80-noupscale-" in signed["url"]
-    assert run(env, "url", put["id"], "400x300", "--mode", "fill", "--quality", "80", "--format", "webp").strip() == signed["url"]
+    assert (
+        run(env, "url", put["id"], "400x300", "--mode", "fill", "--quality", "80", "--format", "webp").strip()
+        == signed["url"]
+    )
     made = json.loads(run(env, "resize", signed["url"], "--json"))
     assert made == {"key": signed["key"], "width": 400, "height": 300, "format": "webp", "bytes": made["bytes"]}
     with Image.open(tmp_path / "media" / signed["key"]) as image:
@@ -61,7 +64,17 @@ def test_plain_output(env: dict[str, str], fixtures: Path) -> None:
 def test_convert(env: dict[str, str], fixtures: Path, tmp_path: Path) -> None:
     target = tmp_path / "out.jpg"
     made = json.loads(
-        run(env, "convert", str(fixtures / "exif_orient_6.jpg"), str(target), "--size", "300x300", "--mode", "pad", "--json")
+        run(
+            env,
+            "convert",
+            str(fixtures / "exif_orient_6.jpg"),
+            str(target),
+            "--size",
+            "300x300",
+            "--mode",
+            "pad",
+            "--json",
+        )
     )
     assert made["width"] == 300 and made["format"] == "jpg"
     with Image.open(target) as image:
@@ -75,8 +88,13 @@ def test_convert(env: dict[str, str], fixtures: Path, tmp_path: Path) -> None:
         (["url", "not-an-id", "10x10"], "error: invalid id"),
         (["url", "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "10xx"], "error: invalid size"),
         (["url", "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "0x10", "--mode", "fill"], "error: mode fill needs"),
-        (["resize", "http://x/media/3f2b8c1e/9a4d/4c6b/8e2f/1a2b3c4d5e6f/10x10-fit-80-noupscale-" + "A" * 43 + ".webp"],
-         "error: invalid signature"),
+        (
+            [
+                "resize",
+                "http://x/media/3f2b8c1e/9a4d/4c6b/8e2f/1a2b3c4d5e6f/10x10-fit-80-noupscale-" + "A" * 43 + ".webp",
+            ],
+            "error: invalid signature",
+        ),
         (["resize", "garbage"], "error: no media key"),
         (["delete", "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f"], "error: no media with id"),
     ],
@@ -108,7 +126,19 @@ def test_config_file(env: dict[str, str], fixtures: Path, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["put"], ["url"], ["resize"], ["delete"], ["serve"], ["convert"], ["migrate"], ["s3"], ["s3", "setup"], ["s3", "check"]],
+    [
+        [],
+        ["put"],
+        ["url"],
+        ["resize"],
+        ["delete"],
+        ["serve"],
+        ["convert"],
+        ["migrate"],
+        ["s3"],
+        ["s3", "setup"],
+        ["s3", "check"],
+    ],
 )
 def test_help(command: list[str]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])

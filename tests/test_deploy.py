@@ -98,11 +98,21 @@ def test_gunicorn_check_config_loads_the_app(tmp_path: Path) -> None:
     }
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     check = subprocess.run(
-        [gunicorn, "--check-config", "-c", str(GUNICORN_CONF)], env=env, cwd=REPO, capture_output=True, text=True, check=False
+        [gunicorn, "--check-config", "-c", str(GUNICORN_CONF)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert check.returncode == 0, check.stderr
     printed = subprocess.run(
-        [gunicorn, "--print-config", "-c", str(GUNICORN_CONF)], env=env, cwd=REPO, capture_output=True, text=True, check=False
+        [gunicorn, "--print-config", "-c", str(GUNICORN_CONF)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert printed.returncode == 0, printed.stderr
     settings = dict(re.findall(r"^(\w+)\s+= (.*)$", printed.stdout, re.MULTILINE))
@@ -182,7 +192,11 @@ def test_cloudformation_template_passes_cfn_lint() -> None:
     if not cfn_lint.exists():
         pytest.fail("cfn-lint is not installed: pip install -e '.[test]' (make test does)", pytrace=False)
     result = subprocess.run(
-        [str(cfn_lint), "--include-checks", "I", "--", str(TEMPLATE)], capture_output=True, text=True, timeout=300, check=False
+        [str(cfn_lint), "--include-checks", "I", "--", str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 

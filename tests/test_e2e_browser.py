@@ -277,7 +277,10 @@ def direct_service(tmp_path: Path) -> Iterator[Service]:
 @pytest.mark.integration
 def test_browser_loads_signed_resizes_direct(browser: Chromium, direct_service: Service) -> None:
     """Every signed resize loads at its size straight from the service; tampered ones do not load."""
-    storage = Storage(LocalBackend(Path(direct_service.settings["SHIFTMEDIA_LOCAL_ROOT"]), f"{direct_service.base}/media"), SECRET_KEYS)
+    storage = Storage(
+        LocalBackend(Path(direct_service.settings["SHIFTMEDIA_LOCAL_ROOT"]), f"{direct_service.base}/media"),
+        SECRET_KEYS,
+    )
     ids = {source: storage.put(FIXTURES / source[0]) for source in (PHOTO, DRAWING, ANIMATION)}
     urls = [storage.resize_url(ids[c.source], c.size, **c.options) for c in CASES]
     labels = [c.label for c in CASES]
@@ -307,12 +310,17 @@ def test_browser_loads_signed_resizes_direct(browser: Chromium, direct_service: 
         assert result.status == 403, (label, result)
     for case_, url in zip(CASES, urls[: len(CASES)], strict=True):
         key = url.split("/media/", 1)[1]
-        assert (Path(direct_service.settings["SHIFTMEDIA_LOCAL_ROOT"]) / key).is_file(), (case_.label, "the service did not store the resize")
+        assert (Path(direct_service.settings["SHIFTMEDIA_LOCAL_ROOT"]) / key).is_file(), (
+            case_.label,
+            "the service did not store the resize",
+        )
     assert run.screenshot.stat().st_size > 10_000
 
 
 @pytest.mark.integration
-def test_browser_loads_signed_resizes_through_the_s3_website(browser: Chromium, website_service: WebsiteService) -> None:
+def test_browser_loads_signed_resizes_through_the_s3_website(
+    browser: Chromium, website_service: WebsiteService
+) -> None:
     """Shape 1: every <img> asks the bucket's website endpoint; misses go to the service and back."""
     storage = Storage(website_service.backend, SECRET_KEYS)
     ids = {source: storage.put(FIXTURES / source[0]) for source in (PHOTO, DRAWING, ANIMATION)}

@@ -171,8 +171,7 @@ def test_embedding_with_init_app_and_jinja_helper(media_root: Path, fixtures: Pa
     with app.app_context():
         media_id = get_storage().put(fixtures / "webp_alpha_300x300.webp")
         html = render_template_string(
-            '<img src="{{ media_url(id, "120x80", mode="fill", format="png") }}">'
-            '<a href="{{ media_url(id) }}">',
+            '<img src="{{ media_url(id, "120x80", mode="fill", format="png") }}"><a href="{{ media_url(id) }}">',
             id=media_id,
         )
     src = html.split('"')[1]

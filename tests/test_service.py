@@ -234,7 +234,9 @@ def test_template_helpers(app: Flask, fixtures: Path) -> None:
     media_id = put(app, fixtures / "exif_orient_6.jpg")
     with app.test_request_context():
         srcset = render_template_string("{{ media_srcset(id, '300x200', mode='fill', format='jpg') }}", id=media_id)
-        widths = render_template_string("{{ media_srcset(id, '300x200', widths=[150, 600], mode='fill') }}", id=media_id)
+        widths = render_template_string(
+            "{{ media_srcset(id, '300x200', widths=[150, 600], mode='fill') }}", id=media_id
+        )
         picture = render_template_string("{{ media_picture(id, '300x200', alt='A <b>', mode='fill') }}", id=media_id)
     assert [part.split()[-1] for part in srcset.split(", ")] == ["1x", "2x", "3x"]
     assert "/600x400-fill-85-noupscale-" in srcset and "/900x600-fill-85-noupscale-" in srcset
@@ -242,7 +244,6 @@ def test_template_helpers(app: Flask, fixtures: Path) -> None:
     assert picture.startswith('<picture><source type="image/avif" srcset="')
     assert '<source type="image/webp"' in picture and 'alt="A &lt;b&gt;"' in picture
     assert 'width="300" height="200"' in picture and ".jpg" in picture.split("<img")[1]
-
 
 
 @pytest.mark.integration

@@ -30,17 +30,27 @@ SIG = "A" * 20 + "-_" + "b" * 21
         (ResizeSpec.create(320, format="jpeg", quality=70), "320x0-fit-70-noupscale.jpg"),
         (ResizeSpec.create("0x200", format="png", quality=90), "0x200-fit-0-noupscale.png"),
         (ResizeSpec.create((50, 60), mode="fill", gravity="ne", format="avif"), "50x60-fill-60-noupscale-gne.avif"),
-        (ResizeSpec.create("10x10", mode="pad", background="#FF0000", upscale=True, format="gif"),
-         "10x10-pad-0-upscale-bgff0000.gif"),
-        (ResizeSpec.create("10x10", mode="pad", background="12345600", format="png"),
-         "10x10-pad-0-noupscale-bg00000000.png"),
+        (
+            ResizeSpec.create("10x10", mode="pad", background="#FF0000", upscale=True, format="gif"),
+            "10x10-pad-0-upscale-bgff0000.gif",
+        ),
+        (
+            ResizeSpec.create("10x10", mode="pad", background="12345600", format="png"),
+            "10x10-pad-0-noupscale-bg00000000.png",
+        ),
         (ResizeSpec.create("10x10", background="000000", format="jpg"), "10x10-fit-85-noupscale-bg000000.jpg"),
-        (ResizeSpec.create("300x200", mode="fill", gravity=(0.25, 0.7), format="jpg"),
-         "300x200-fill-85-noupscale-gf250x700.jpg"),
-        (ResizeSpec.create("300x0", mode="crop", rect=(10, 0, 640, 480), format="png"),
-         "300x0-crop-0-noupscale-r10x0x640x480.png"),
-        (ResizeSpec.create("300x300", mode="crop", rect=(0, 0, 9, 9), gravity="n", upscale=True),
-         "300x300-crop-80-upscale-r0x0x9x9-gn.webp"),
+        (
+            ResizeSpec.create("300x200", mode="fill", gravity=(0.25, 0.7), format="jpg"),
+            "300x200-fill-85-noupscale-gf250x700.jpg",
+        ),
+        (
+            ResizeSpec.create("300x0", mode="crop", rect=(10, 0, 640, 480), format="png"),
+            "300x0-crop-0-noupscale-r10x0x640x480.png",
+        ),
+        (
+            ResizeSpec.create("300x300", mode="crop", rect=(0, 0, 9, 9), gravity="n", upscale=True),
+            "300x300-crop-80-upscale-r0x0x9x9-gn.webp",
+        ),
         (ResizeSpec.create("64x64", keep_icc=True, format="avif"), "64x64-fit-60-noupscale-icc.avif"),
     ],
 )
@@ -170,8 +180,12 @@ def specs(draw: st.DrawFn) -> ResizeSpec:
         background = draw(st.sampled_from(["ffffff", "000000", "12ab34", "00000000", "12345678"]))
     rect = None
     if mode == "crop":
-        rect = draw(st.tuples(st.integers(0, 99999), st.integers(0, 99999), st.integers(1, 99999), st.integers(1, 99999)))
-    return ResizeSpec(width, height, mode, quality, draw(st.booleans()), fmt, gravity, background, rect, draw(st.booleans()))
+        rect = draw(
+            st.tuples(st.integers(0, 99999), st.integers(0, 99999), st.integers(1, 99999), st.integers(1, 99999))
+        )
+    return ResizeSpec(
+        width, height, mode, quality, draw(st.booleans()), fmt, gravity, background, rect, draw(st.booleans())
+    )
 
 
 @given(specs())

@@ -164,7 +164,9 @@ def test_unknown_id(storage: Storage) -> None:
         storage.resize_key("../../etc", "10x10")
 
 
-def test_corrupt_original_fails_at_resize_and_stores_nothing(storage: Storage, media_root: Path, fixtures: Path) -> None:
+def test_corrupt_original_fails_at_resize_and_stores_nothing(
+    storage: Storage, media_root: Path, fixtures: Path
+) -> None:
     media_id = storage.put(fixtures / "jpeg_progressive_1280x960.jpg")
     original = storage.original_key(media_id)
     data = (media_root / original).read_bytes()

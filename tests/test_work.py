@@ -23,9 +23,7 @@ def test_concurrent_calls_for_one_key_share_one_run() -> None:
         return "result"
 
     results: list[tuple[str, bool]] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(astuple(scheduler.run("k", work)))) for _ in range(20)
-    ]
+    threads = [threading.Thread(target=lambda: results.append(astuple(scheduler.run("k", work)))) for _ in range(20)]
     for thread in threads:
         thread.start()
     time.sleep(0.2)

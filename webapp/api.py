@@ -113,7 +113,9 @@ def _sign_one(storage: Any, index: int, item: Any) -> str:
     unknown = set(item) - _SPEC_OPTIONS - {"id", "size"}
     if unknown:
         raise ApiError(400, f"urls[{index}] has unknown fields: {', '.join(sorted(unknown))}")
-    options = {k: (tuple(v) if k == "rect" and isinstance(v, list) else v) for k, v in item.items() if k in _SPEC_OPTIONS}
+    options = {
+        k: (tuple(v) if k == "rect" and isinstance(v, list) else v) for k, v in item.items() if k in _SPEC_OPTIONS
+    }
     if isinstance(options.get("gravity"), list):
         options["gravity"] = tuple(options["gravity"])
     size = tuple(item["size"]) if isinstance(item["size"], list) else item["size"]

@@ -485,9 +485,7 @@ class S3Backend(Backend):
         Parts are read one at a time, so memory stays at one part size. Any
         failure, including the caller's stream raising, aborts the upload.
         """
-        upload = self.call(
-            "write", key, self._client.create_multipart_upload, Bucket=self.bucket, Key=full, **args
-        )
+        upload = self.call("write", key, self._client.create_multipart_upload, Bucket=self.bucket, Key=full, **args)
         upload_id = upload["UploadId"]
         part_size = max(self._transfer.multipart_chunksize, 5 * MiB)
         parts: list[dict[str, Any]] = []

@@ -29,9 +29,7 @@ def is_grey(colour: RGBA) -> bool:
 def over_white(colour: RGBA) -> RGB:
     """The opaque colour ``colour`` shows as over white, rounded."""
     alpha = colour[3]
-    red, green, blue = (
-        (channel * alpha + 255 * (255 - alpha) + 127) // 255 for channel in colour[:3]
-    )
+    red, green, blue = ((channel * alpha + 255 * (255 - alpha) + 127) // 255 for channel in colour[:3])
     return red, green, blue
 
 

@@ -36,18 +36,13 @@ class Limits:
     def check_input(self, length: int) -> None:
         """Refuse encoded input longer than ``max_input_bytes``."""
         if length > self.max_input_bytes:
-            raise LimitExceeded(
-                f"input is {length} bytes, over the limit of {self.max_input_bytes}"
-            )
+            raise LimitExceeded(f"input is {length} bytes, over the limit of {self.max_input_bytes}")
 
     def check_image(self, size: tuple[int, int], frames: int) -> None:
         """Refuse a frame over ``max_pixels`` or an animation over ``max_frame_pixels``."""
         pixels = size[0] * size[1]
         if pixels > self.max_pixels:
-            raise LimitExceeded(
-                f"image is {size[0]}x{size[1]} ({pixels} pixels), "
-                f"over the limit of {self.max_pixels}"
-            )
+            raise LimitExceeded(f"image is {size[0]}x{size[1]} ({pixels} pixels), over the limit of {self.max_pixels}")
         if frames * pixels > self.max_frame_pixels:
             raise LimitExceeded(
                 f"animation is {frames} frames of {pixels} pixels, "
@@ -58,6 +53,5 @@ class Limits:
         """Refuse an output with a side longer than ``max_output_side``."""
         if max(size) > self.max_output_side:
             raise LimitExceeded(
-                f"output would be {size[0]}x{size[1]}, "
-                f"over the limit of {self.max_output_side} px per side"
+                f"output would be {size[0]}x{size[1]}, over the limit of {self.max_output_side} px per side"
             )

@@ -167,9 +167,7 @@ def test_presigned_url(seaweedfs: SeaweedFS, s3_bucket: str, make_s3_backend: Ca
 
 
 @pytest.mark.integration
-def test_presigned_url_expires(
-    seaweedfs: SeaweedFS, s3_bucket: str, make_s3_backend: Callable[..., S3Backend]
-) -> None:
+def test_presigned_url_expires(seaweedfs: SeaweedFS, s3_bucket: str, make_s3_backend: Callable[..., S3Backend]) -> None:
     backend = make_s3_backend(seaweedfs, s3_bucket, private=True, presign_expiry=1)
     backend.write("id/a.jpg", b"a")
     url = backend.public_url("id/a.jpg")
@@ -178,9 +176,7 @@ def test_presigned_url_expires(
 
 
 @pytest.mark.integration
-def test_missing_bucket_on_real_server(
-    seaweedfs: SeaweedFS, make_s3_backend: Callable[..., S3Backend]
-) -> None:
+def test_missing_bucket_on_real_server(seaweedfs: SeaweedFS, make_s3_backend: Callable[..., S3Backend]) -> None:
     backend = make_s3_backend(seaweedfs, "no-such-bucket-here")
     with pytest.raises(StorageError, match="no-such-bucket-here") as info:
         backend.check()

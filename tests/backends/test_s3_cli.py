@@ -43,7 +43,11 @@ def invoke(env: dict[str, str], *args: str, code: int = 0) -> str:
 
 def test_storage_on_s3_round_trip(s3_backend: S3Backend, fixtures: Path) -> None:
     storage = Storage(s3_backend, SECRET_KEYS)
-    ids = {path.name: storage.put(path) for path in sorted(fixtures.iterdir()) if path.name.startswith(("exif", "png", "gif", "webp", "tiff", "jpeg"))}
+    ids = {
+        path.name: storage.put(path)
+        for path in sorted(fixtures.iterdir())
+        if path.name.startswith(("exif", "png", "gif", "webp", "tiff", "jpeg"))
+    }
     fresh = Storage(s3_backend, SECRET_KEYS)
     for name, media_id in ids.items():
         made = fresh.create_resize(fresh.resize_key(media_id, "120x90", mode="fill", format="png", upscale=True))
@@ -125,7 +129,12 @@ def test_migrate_resumes_after_the_process_is_killed(
         local.write(key, expected[key])
     command = [
         str(Path(sys.executable).parent / "shiftmedia"),
-        "migrate", "--from", f"local:{tmp_path / 'media'}", "--to", f"s3://{s3_bucket}/media", "--json",
+        "migrate",
+        "--from",
+        f"local:{tmp_path / 'media'}",
+        "--to",
+        f"s3://{s3_bucket}/media",
+        "--json",
     ]
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -136,7 +145,9 @@ def test_migrate_resumes_after_the_process_is_killed(
     copied_before = len(list(s3_backend.list()))
     assert 3 <= copied_before < 40, "the kill should land mid-run"
 
-    report = json.loads(invoke(env, "migrate", "--from", f"local:{tmp_path / 'media'}", "--to", f"s3://{s3_bucket}/media", "--json"))
+    report = json.loads(
+        invoke(env, "migrate", "--from", f"local:{tmp_path / 'media'}", "--to", f"s3://{s3_bucket}/media", "--json")
+    )
     assert report["failed"] == []
     assert report["copied"] + report["skipped"] == 40
     # A PUT in flight at the kill may still complete on the server after the listing above.

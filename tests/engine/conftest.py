@@ -41,9 +41,7 @@ def decodable_corpus_files() -> list[str]:
     if path is None:
         return []
     return sorted(
-        entry.name
-        for entry in path.iterdir()
-        if entry.suffix != ".md" and not entry.name.startswith(("bad_", "bomb_"))
+        entry.name for entry in path.iterdir() if entry.suffix != ".md" and not entry.name.startswith(("bad_", "bomb_"))
     )
 
 
@@ -111,12 +109,7 @@ class Samples:
             return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
 
         ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-        return (
-            b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b""))
-            + chunk(b"IEND", b"")
-        )
+        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
     @classmethod
     def jpeg_header(cls, width: int, height: int) -> bytes:
@@ -161,7 +154,10 @@ class Samples:
 
         description = b"grey test profile\0"
         tags = [
-            (b"desc", b"desc" + bytes(4) + struct.pack(">I", len(description)) + description + bytes(4 + 4 + 2 + 1 + 67)),
+            (
+                b"desc",
+                b"desc" + bytes(4) + struct.pack(">I", len(description)) + description + bytes(4 + 4 + 2 + 1 + 67),
+            ),
             (b"wtpt", tag_xyz(0.9642, 1.0, 0.8249)),
             (b"kTRC", b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256)) + bytes(2)),
             (b"cprt", b"text" + bytes(4) + b"none\0" + bytes(3)),
@@ -173,9 +169,17 @@ class Samples:
             body += content + bytes(-len(content) % 4)
         size = offset + len(body)
         header = (
-            struct.pack(">I", size) + b"lcms" + bytes.fromhex("02100000") + b"mntrGRAYXYZ "
-            + bytes(12) + b"acsp" + bytes(24) + struct.pack(">I", 0) + bytes(8)
-            + tag_xyz(0.9642, 1.0, 0.8249)[8:] + bytes(48)
+            struct.pack(">I", size)
+            + b"lcms"
+            + bytes.fromhex("02100000")
+            + b"mntrGRAYXYZ "
+            + bytes(12)
+            + b"acsp"
+            + bytes(24)
+            + struct.pack(">I", 0)
+            + bytes(8)
+            + tag_xyz(0.9642, 1.0, 0.8249)[8:]
+            + bytes(48)
         )
         return header + struct.pack(">I", len(tags)) + table + body
 

@@ -88,7 +88,9 @@ def test_other_modes_are_unsupported(mode: str) -> None:
 
 def test_srgb_profile_leaves_pixels_alone_and_metadata_is_dropped() -> None:
     image = Image.new("RGB", (2, 2), (12, 34, 56))
-    image.info.update(icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(), exif=b"x", xmp=b"y")
+    image.info.update(
+        icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes(), exif=b"x", xmp=b"y"
+    )
     result = to_working(image)
     assert result is not image and result.getpixel((0, 0)) == (12, 34, 56)
     assert result.info == {}

@@ -48,7 +48,10 @@ def test_matrix(corpus: Path, corpus_file: str, mode: str, fmt: str) -> None:
         assert decoded.width <= 200 and decoded.height <= 150
         assert decoded.width == min(200, info.width) or decoded.height == min(150, info.height)
     if mode == "fit":
-        assert abs(decoded.width / decoded.height - info.width / info.height) < 0.02 * info.width / info.height + 1 / decoded.height
+        assert (
+            abs(decoded.width / decoded.height - info.width / info.height)
+            < 0.02 * info.width / info.height + 1 / decoded.height
+        )
     assert 0x0112 not in decoded.getexif()
     assert "icc_profile" not in decoded.info
 
@@ -85,7 +88,9 @@ def test_cmyk_with_profile_goes_through_it(corpus: Path) -> None:
 
 
 def test_cmyk_without_profile_is_not_inverted(corpus: Path) -> None:
-    cmyk = ImageStat.Stat(_render(corpus / "jpeg_cmyk_orient6_noicc.jpg", "100x0-fit-0-noupscale.png").convert("L")).mean[0]
+    cmyk = ImageStat.Stat(
+        _render(corpus / "jpeg_cmyk_orient6_noicc.jpg", "100x0-fit-0-noupscale.png").convert("L")
+    ).mean[0]
     grey = ImageStat.Stat(_render(corpus / "jpeg_grayscale_800x533.jpg", "100x0-fit-0-noupscale.png")).mean[0]
     assert abs(cmyk - grey) < 15, "same dark photo: an inverted CMYK would be bright"
 
@@ -128,7 +133,9 @@ def test_rgba_to_jpeg_is_white_where_transparent(corpus: Path) -> None:
 
 
 def test_animated_gif_keeps_44_frames_and_durations(corpus: Path) -> None:
-    rendered = render((corpus / "gif_animated_earth_44f.gif").read_bytes(), ResizeSpec.parse("100x100-fit-0-noupscale.gif"))
+    rendered = render(
+        (corpus / "gif_animated_earth_44f.gif").read_bytes(), ResizeSpec.parse("100x100-fit-0-noupscale.gif")
+    )
     decoded = _decode(rendered.data)
     assert rendered.frames == decoded.n_frames == 44
     assert decoded.info["loop"] == 65535
@@ -211,7 +218,11 @@ def test_cmyk_output_is_the_colour_managed_conversion_not_the_naive_one(corpus: 
         source.load()
         profile = ImageCms.ImageCmsProfile(io.BytesIO(source.info["icc_profile"]))
         managed = ImageCms.profileToProfile(
-            source, profile, ImageCms.createProfile("sRGB"), renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB"
+            source,
+            profile,
+            ImageCms.createProfile("sRGB"),
+            renderingIntent=ImageCms.Intent.PERCEPTUAL,
+            outputMode="RGB",
         )
         naive = source.convert("RGB")
     full = _render(corpus / name, f"{managed.width}x0-fit-0-noupscale.png").convert("RGB")
@@ -219,8 +230,10 @@ def test_cmyk_output_is_the_colour_managed_conversion_not_the_naive_one(corpus: 
     naive_error = _psnr(naive, managed)
     half_managed = _psnr(half, managed.resize(half.size, Image.Resampling.LANCZOS))
     half_naive = _psnr(half, naive.resize(half.size, Image.Resampling.LANCZOS))
-    print(f"{name}: naive convert('RGB') is {naive_error:.1f} dB from the managed conversion; "
-          f"our half-size output {half_managed:.1f} dB from managed, {half_naive:.1f} dB from naive")
+    print(
+        f"{name}: naive convert('RGB') is {naive_error:.1f} dB from the managed conversion; "
+        f"our half-size output {half_managed:.1f} dB from managed, {half_naive:.1f} dB from naive"
+    )
     assert naive_error < 30, "the naive conversion is measurably wrong"
     assert _psnr(full, managed) == math.inf, "at full size we output exactly the managed conversion"
     assert half_managed > 40, "our output follows the managed conversion"

@@ -29,7 +29,9 @@ def test_adobe_rgb_profile_is_kept_and_pixels_are_not_converted(corpus, fmt: str
     converted = _decode(render(data, ResizeSpec.create((60, 0), format=fmt)).data)
     assert kept.info.get("icc_profile") == _adobe_profile(corpus)
     assert "icc_profile" not in converted.info
-    naive = Image.open(corpus / "jpeg_adobe_rgb_icc_canon7d.jpg").convert("RGB").resize(kept.size, Image.Resampling.LANCZOS)
+    naive = (
+        Image.open(corpus / "jpeg_adobe_rgb_icc_canon7d.jpg").convert("RGB").resize(kept.size, Image.Resampling.LANCZOS)
+    )
     kept_off = max(ImageStat.Stat(ImageChops.difference(kept.convert("RGB"), naive)).mean)
     converted_off = max(ImageStat.Stat(ImageChops.difference(converted.convert("RGB"), naive)).mean)
     assert kept_off < converted_off, "kept pixels are the source's, converted ones moved to sRGB"

@@ -21,7 +21,15 @@ def _open(data: bytes, limits: Limits = Limits()):
 
 @pytest.mark.parametrize(
     ("pillow_format", "extension"),
-    [("JPEG", "jpg"), ("PNG", "png"), ("GIF", "gif"), ("WEBP", "webp"), ("AVIF", "avif"), ("TIFF", "tiff"), ("BMP", "bmp")],
+    [
+        ("JPEG", "jpg"),
+        ("PNG", "png"),
+        ("GIF", "gif"),
+        ("WEBP", "webp"),
+        ("AVIF", "avif"),
+        ("TIFF", "tiff"),
+        ("BMP", "bmp"),
+    ],
 )
 def test_format_is_detected_by_content(samples, pillow_format: str, extension: str) -> None:
     source = _open(samples.encode(Image.new("RGB", (30, 20)), pillow_format))

@@ -118,7 +118,9 @@ def test_truncated_input_is_invalid(samples, pillow_format: str) -> None:
 def test_output_side_limit(samples) -> None:
     with pytest.raises(LimitExceeded):
         render(samples.photo_jpeg(), ResizeSpec.parse("5000x5000-pad-80-noupscale.jpg"))
-    rendered = render(samples.photo_jpeg(), ResizeSpec.parse("5000x0-fit-80-noupscale.jpg"), Limits(max_output_side=320))
+    rendered = render(
+        samples.photo_jpeg(), ResizeSpec.parse("5000x0-fit-80-noupscale.jpg"), Limits(max_output_side=320)
+    )
     assert (rendered.width, rendered.height) == (320, 240)
 
 

@@ -235,4 +235,3 @@ class LocalStack(ServerProcess):
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
-

@@ -250,4 +250,3 @@ class Nginx(ServerProcess):
                 continue
             parts.append(f"--- {path.name}\n" + "\n".join(text.splitlines()[-lines:]))
         return "\n".join(parts) or "(no log)"
-

@@ -173,5 +173,3 @@ class SeaweedFS(ServerProcess):
     def log_tail(self, lines: int = 40) -> str:
         """The end of the server log, for failure messages."""
         return file_tail(self.log_path, lines)
-
-

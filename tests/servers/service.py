@@ -83,4 +83,3 @@ class Service(ServerProcess):
     def log(self) -> str:
         """gunicorn's output: its error log and the access log."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
