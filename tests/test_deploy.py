@@ -97,23 +97,15 @@ def test_gunicorn_check_config_loads_the_app(tmp_path: Path) -> None:
         "SHIFTMEDIA_RESIZE_TIMEOUT": "25",
     }
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    check = subprocess.run(
-        [gunicorn, "--check-config", "-c", str(GUNICORN_CONF)],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    def run(flag: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [gunicorn, flag, "-c", str(GUNICORN_CONF)], env=env, cwd=REPO, capture_output=True, text=True, check=False
+        )
+
+    check = run("--check-config")
     assert check.returncode == 0, check.stderr
-    printed = subprocess.run(
-        [gunicorn, "--print-config", "-c", str(GUNICORN_CONF)],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    printed = run("--print-config")
     assert printed.returncode == 0, printed.stderr
     settings = dict(re.findall(r"^(\w+)\s+= (.*)$", printed.stdout, re.MULTILINE))
     assert settings["worker_class"] == "gthread"
