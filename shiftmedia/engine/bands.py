@@ -5,8 +5,9 @@ the resample (each output row reads only the source rows its filter spans),
 the turn upright (a band of the stored result, turned, is a band or a column
 of the upright one) and the colour conversion. So a large output is cut into
 bands of rows as stored, each band is made start to finish on its own thread,
-and the bands are pasted where they show. Pillow and LittleCMS release the GIL while they work, so two
-bands run on two cores: a 1280-wide fit takes about two thirds of the time.
+and the bands are pasted where they show. Pillow and LittleCMS release the
+GIL while they work, so two bands run on two cores: a 1280-wide fit takes
+about two thirds of the time.
 
 The number of bands is a constant and the cut depends on the output size
 only, never on the machine, so the same input and spec give the same bytes

@@ -5,12 +5,12 @@ the box. It runs on the pixels as stored, before EXIF orientation, so that
 only the small result has to be turned upright.
 
 Resampling uses Lanczos on premultiplied alpha (:func:`premultiply`, once
-per frame), so transparent pixels do not bleed their colour into edges. Large reductions go
-through Pillow's ``reducing_gap``: a cheap box reduction (``reduce()``) for
-the integer part, then Lanczos over the last few × of the way. JPEG does
-better still: its decoder can produce 1/2, 3/8, 1/4 or 1/8 of the image
-straight from the DCT, so a 22 MP photo never exists at full size when a
-thumbnail is wanted, neither in time nor in memory.
+per frame), so transparent pixels do not bleed their colour into edges.
+Large reductions go through Pillow's ``reducing_gap``: a cheap box reduction
+(``reduce()``) for the integer part, then Lanczos over the last few × of the
+way. JPEG does better still: its decoder can produce 1/2, 3/8, 1/4 or 1/8 of
+the image straight from the DCT, so a 22 MP photo never exists at full size
+when a thumbnail is wanted, neither in time nor in memory.
 
 Pillow's ``draft()`` offers 1/2, 1/4 and 1/8 only. libjpeg-turbo takes the
 scale as ``1/denominator`` and rounds it up to the next multiple of 1/8, so a
@@ -27,6 +27,7 @@ from fractions import Fraction
 
 from PIL import Image
 
+from .bands import Rows
 from .orient import displayed_size, stored_box
 from .plan import Plan
 
@@ -134,9 +135,7 @@ def premultiply(image: Image.Image, plan: Plan, orientation: int, extent: Extent
     return image.convert(PREMULTIPLIED[image.mode])
 
 
-def resample(
-    image: Image.Image, plan: Plan, orientation: int, extent: Extent, rows: tuple[int, int] | None = None
-) -> Image.Image:
+def resample(image: Image.Image, plan: Plan, orientation: int, extent: Extent, rows: Rows | None = None) -> Image.Image:
     """The plan's crop of the stored ``image``, resampled to the plan's size as stored.
 
     ``extent`` is what :func:`shrink_on_load` returned (the image's size when
@@ -158,7 +157,7 @@ def resample(
 
 
 def _target(
-    plan: Plan, orientation: int, extent: Extent, rows: tuple[int, int] | None
+    plan: Plan, orientation: int, extent: Extent, rows: Rows | None
 ) -> tuple[tuple[float, float, float, float], tuple[int, int]]:
     """The box of the stored source and the stored size of the result (or of its ``rows``)."""
     upright_extent = displayed_size(extent, orientation)
