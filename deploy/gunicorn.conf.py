@@ -1,7 +1,7 @@
 """gunicorn settings for the shiftmedia service: ``gunicorn -c deploy/gunicorn.conf.py``.
 
 gunicorn reads the module-level names below as its settings; the application
-(``webapp:create_app()``) is named here too, so no positional argument is needed.
+(``shiftmedia_webapp:create_app()``) is named here too, so no positional argument is needed.
 Every value can be tuned from the environment the service already reads
 (``/etc/shiftmedia/env`` under systemd):
 
@@ -117,7 +117,7 @@ def default_workers() -> int:
 
 resize_timeout = _int_from_env("SHIFTMEDIA_RESIZE_TIMEOUT", DEFAULT_RESIZE_TIMEOUT)
 
-wsgi_app = "webapp:create_app()"
+wsgi_app = "shiftmedia_webapp:create_app()"
 bind = bind_addresses(os.environ.get("SHIFTMEDIA_BIND", ""))
 worker_class = "gthread"
 workers = _int_from_env("SHIFTMEDIA_WORKERS", default_workers())

@@ -312,8 +312,8 @@ def check(ctx: click.Context, app_url: str | None, url_prefix: str, as_json: boo
 @click.option("--debug", is_flag=True, help="Flask debug mode (reloader, tracebacks): development only.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, debug: bool) -> None:
-    """Run the development server (use gunicorn 'webapp:create_app()' in production)."""
-    from webapp import create_app
+    """Run the development server (use gunicorn 'shiftmedia_webapp:create_app()' in production)."""
+    from shiftmedia_webapp import create_app
 
     settings = _settings(ctx)
     build_storage(settings).backend.check()

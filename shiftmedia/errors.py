@@ -59,3 +59,7 @@ class AccessDenied(StorageError):
 
 class Overloaded(ShiftMediaError):
     """Too many resizes are running; this one waited past its time budget."""
+
+
+class ConfigWarning(UserWarning):
+    """A setting that is ignored: an unknown name, most often a typo of a known one."""

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from shiftmedia.backends.local import LocalBackend
 from shiftmedia.storage import Storage
-from webapp import create_app
+from shiftmedia_webapp import create_app
 
 pytest_plugins = ["tests.servers.fixtures", "tests.servers.localstack_fixtures"]
 

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from shiftmedia.ids import id_folder
-from webapp import create_app
+from shiftmedia_webapp import create_app
 
 from .conftest import PUBLIC_URL, SECRET_KEYS
 

@@ -41,7 +41,7 @@ def load_gunicorn_conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str,
 
 def test_gunicorn_defaults_follow_cores_and_resize_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     conf = load_gunicorn_conf(monkeypatch)
-    assert conf["wsgi_app"] == "webapp:create_app()"
+    assert conf["wsgi_app"] == "shiftmedia_webapp:create_app()"
     assert conf["bind"] == ["127.0.0.1:8000"]
     assert conf["worker_class"] == "gthread" and conf["threads"] >= 2
     assert conf["workers"] == min(conf["usable_cores"](), conf["MAX_WORKERS"]) >= 1
@@ -110,7 +110,7 @@ def test_gunicorn_check_config_loads_the_app(tmp_path: Path) -> None:
     settings = dict(re.findall(r"^(\w+)\s+= (.*)$", printed.stdout, re.MULTILINE))
     assert settings["worker_class"] == "gthread"
     assert settings["timeout"] == "35" and settings["graceful_timeout"] == "35"
-    assert settings["wsgi_app"] == "webapp:create_app()"
+    assert settings["wsgi_app"] == "shiftmedia_webapp:create_app()"
 
 
 def read_unit() -> configparser.ConfigParser:

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from shiftmedia.flask import get_storage
-from webapp import create_app
+from shiftmedia_webapp import create_app
 
 from .conftest import SECRET_KEYS
 from .servers.http import fetch, free_port, serve_app

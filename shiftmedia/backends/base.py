@@ -80,7 +80,12 @@ class Backend(ABC):
     Implementations raise :class:`~shiftmedia.errors.NotFound` for a missing
     object and :class:`~shiftmedia.errors.StorageError` (or a subclass) when the
     store itself fails; never a library-specific exception.
+
+    ``private`` backends are not publicly readable: :meth:`public_url` gives a
+    short-lived signed URL, so pages must link to the service instead.
     """
+
+    private: bool = False
 
     @abstractmethod
     def exists(self, key: str) -> bool:

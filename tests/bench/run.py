@@ -242,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" tables); naive Pillow: full decode, exif_transpose, LANCZOS, q{QUALITY}"
         )
         print(
-            f"  HTTP     gunicorn 'webapp:create_app()' {WORKERS} sync workers, every request a miss;"
+            f"  HTTP     gunicorn 'shiftmedia_webapp:create_app()' {WORKERS} sync workers, every request a miss;"
             f" thumbor --processes {WORKERS}, PIL engine, file loader, no storage, RESPECT_ORIENTATION, QUALITY {QUALITY}"
         )
 

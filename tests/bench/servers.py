@@ -193,7 +193,7 @@ class ManagedServer:
 def shiftmedia_server(
     python_bin: Path, root: Path, secret: str, workdir: Path, port: int | None = None
 ) -> ManagedServer:
-    """Our service: ``gunicorn 'webapp:create_app()'`` with :data:`WORKERS` sync workers on ``root``."""
+    """Our service: ``gunicorn 'shiftmedia_webapp:create_app()'`` with :data:`WORKERS` sync workers on ``root``."""
     port = port or free_port()
     env = {
         **os.environ,
@@ -209,7 +209,7 @@ def shiftmedia_server(
         "--bind", f"{HOST}:{port}",
         "--timeout", "120",
         "--log-level", "warning",
-        "webapp:create_app()",
+        "shiftmedia_webapp:create_app()",
     ]  # fmt: skip
     return ManagedServer("shiftmedia (gunicorn)", argv, port=port, env=env, cwd=REPO, log=workdir / "gunicorn.log")
 

@@ -27,7 +27,7 @@ START_TIMEOUT = 30.0
 
 @dataclass
 class Service(ServerProcess):
-    """gunicorn (two gthread workers by default) serving ``webapp:create_app()``."""
+    """gunicorn (two gthread workers by default) serving ``shiftmedia_webapp:create_app()``."""
 
     settings: dict[str, str]
     log_path: Path
