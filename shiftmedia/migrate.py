@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from .backends import backend_at
 from .backends.base import IMMUTABLE, Backend, ObjectInfo
 from .errors import NotFound, ShiftMediaError, StorageUnavailable
+from .settings import Settings
 from .spec import looks_like_derivative
 
-__all__ = ["MigrationReport", "migrate", "selected"]
+__all__ = ["Migration", "MigrationReport", "migrate", "selected"]
 
 _CHUNK = 1024 * 1024
 
@@ -112,37 +114,61 @@ def selected(source: Backend, derivatives: bool) -> Iterator[ObjectInfo]:
             yield info
 
 
+class Migration:
+    """One migration from ``source`` to ``target``: the objects it handles, listed once, then copied."""
+
+    def __init__(self, source: Backend, target: Backend, *, derivatives: bool = False, dry_run: bool = False) -> None:
+        self.source = source
+        self.target = target
+        self.dry_run = dry_run
+        self.todo = list(selected(source, derivatives))
+
+    @classmethod
+    def between(cls, source: str, target: str, settings: Settings, **options: bool) -> Migration:
+        """A migration between two locations, ``local:PATH`` or ``s3://BUCKET[/PREFIX]``."""
+        return cls(backend_at(source, settings), backend_at(target, settings), **options)
+
+    @property
+    def total_bytes(self) -> int:
+        """The size of every object it handles."""
+        return sum(info.size for info in self.todo)
+
+    def run(self, progress: Callable[[ObjectInfo], object] | None = None) -> MigrationReport:
+        """Copy every object not already on the target (or, in a dry run, count them).
+
+        Per-object failures are recorded in the report and the run goes on.
+        :class:`~shiftmedia.errors.StorageUnavailable` stops the run at once (the
+        store is down; every further object would fail too); running again
+        resumes where it stopped. ``progress`` is called with each object handled.
+        """
+        report = MigrationReport(dry_run=self.dry_run)
+        for info in self.todo:
+            derivative = looks_like_derivative(info.key.rsplit("/", 1)[-1])
+            try:
+                if _already_there(self.source, self.target, info):
+                    report.skipped += 1
+                elif self.dry_run:
+                    report.copied += 1
+                    report.bytes += info.size
+                else:
+                    report.bytes += _copy(self.source, self.target, info, derivative)
+                    report.copied += 1
+            except StorageUnavailable:
+                raise
+            except ShiftMediaError as exc:
+                report.failed.append((info.key, str(exc) or type(exc).__name__))
+            if progress is not None:
+                progress(info)
+        return report
+
+
 def migrate(
     source: Backend,
     target: Backend,
     *,
     derivatives: bool = False,
     dry_run: bool = False,
-    progress: Callable[[ObjectInfo], None] | None = None,
+    progress: Callable[[ObjectInfo], object] | None = None,
 ) -> MigrationReport:
-    """Copy every original (and derivative, if asked) from ``source`` to ``target``.
-
-    Per-object failures are recorded in the report and the run goes on.
-    :class:`~shiftmedia.errors.StorageUnavailable` stops the run at once (the
-    store is down; every further object would fail too); running again
-    resumes where it stopped. ``progress`` is called with each object handled.
-    """
-    report = MigrationReport(dry_run=dry_run)
-    for info in selected(source, derivatives):
-        derivative = looks_like_derivative(info.key.rsplit("/", 1)[-1])
-        try:
-            if _already_there(source, target, info):
-                report.skipped += 1
-            elif dry_run:
-                report.copied += 1
-                report.bytes += info.size
-            else:
-                report.bytes += _copy(source, target, info, derivative)
-                report.copied += 1
-        except StorageUnavailable:
-            raise
-        except ShiftMediaError as exc:
-            report.failed.append((info.key, str(exc) or type(exc).__name__))
-        if progress is not None:
-            progress(info)
-    return report
+    """Copy every original (and derivative, if asked) from ``source`` to ``target`` (see :class:`Migration`)."""
+    return Migration(source, target, derivatives=derivatives, dry_run=dry_run).run(progress)

@@ -24,9 +24,9 @@ class ResizeSigner:
     """Signs and verifies ``<id>/<canonical unsigned resize name>``."""
 
     def __init__(self, secret_keys: Sequence[str | bytes]) -> None:
-        keys = [k for k in secret_keys if k]
+        keys = [k.encode() if isinstance(k, str) else bytes(k) for k in secret_keys if k]
         if not keys:
-            raise ConfigError("no secret key: set SHIFTMEDIA_SECRET_KEYS")
+            raise ConfigError("SHIFTMEDIA_SECRET_KEYS is not set: there is no secret key to sign with")
         if any(len(k) < MIN_KEY_LENGTH for k in keys):
             raise ConfigError(f"every secret key must be at least {MIN_KEY_LENGTH} characters")
         # itsdangerous signs with the last key of its list; ours is newest first.

@@ -31,7 +31,7 @@ object per resize and nobody can mint cache-busting variants of a signed URL.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 from .errors import InvalidSpec
@@ -211,23 +211,6 @@ class ResizeSpec:
         if not re.fullmatch(rf"[A-Za-z0-9_-]{{{SIGNATURE_LENGTH}}}", signature):
             raise InvalidSpec("malformed signature")
         return f"{self.stem}-{signature}.{self.format}"
-
-    def with_format(self, format: str) -> ResizeSpec:
-        """The same resize in another format, with that format's default quality."""
-        return ResizeSpec.create(
-            (self.width, self.height),
-            mode=self.mode,
-            format=format,
-            upscale=self.upscale,
-            gravity=self.gravity,
-            background=self.background if (self.mode == "pad" or format == "jpg") else None,
-            rect=self.rect,
-            keep_icc=self.keep_icc,
-        )
-
-    def scaled(self, factor: int) -> ResizeSpec:
-        """The same resize with both sides multiplied (for srcset densities)."""
-        return replace(self, width=self.width * factor, height=self.height * factor)
 
 
 def parse_signed_name(name: str) -> tuple[ResizeSpec, str]:

@@ -1,63 +1,33 @@
-"""The façade applications call: store originals, sign resize URLs, make resizes.
+"""The façade applications call: store originals, sign resize URLs, make and deliver resizes.
 
-:class:`Storage` ties a backend, the signer and the engine together. Keys are
-``<id folder>/<file name>``: the original under its sanitised name, and every
-derivative beside it under its signed resize name, so deleting an id is
-deleting one prefix.
+:class:`Storage` ties a backend, the signer and the engine together, and is
+the only door between the faces (Flask, the CLI, the service, the API) and
+stored objects. Keys are ``<id folder>/<file name>``: the original under its
+sanitised name, and every derivative beside it under its signed resize name,
+so deleting an id is deleting one prefix.
 """
 
 from __future__ import annotations
 
-import io
 import os
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, BinaryIO
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from .backends.base import IMMUTABLE, Backend, content_type_for
-from .engine import Limits, probe, render
-from .errors import InvalidSpec, LimitExceeded, NotFound
+from .backends import open_backend
+from .backends.base import IMMUTABLE, Backend, check_key, content_type_for
+from .delivery import ORIGINAL_CACHE, Derivative, Redirect, Served, front_serves, marked
+from .engine import Limits, Rendered, probe, render
+from .errors import ConfigError, InvalidSpec, LimitExceeded, NotFound
 from .ids import check_id, find_key, id_folder, new_id, safe_filename, split_key
+from .originals import OriginalNames, Source, read_source
+from .scheduler import ResizeScheduler
+from .settings import Settings
 from .signing import ResizeSigner
 from .spec import ResizeSpec, looks_like_derivative, parse_signed_name
-from .work import ResizeScheduler
 
-Source = str | os.PathLike[str] | bytes | bytearray | BinaryIO
-
-_NAME_CACHE_SIZE = 4096
-
-
-@dataclass(frozen=True)
-class Derivative:
-    """A stored resize: its key, what it holds, and its bytes.
-
-    ``created``: this call stored it. ``rendered``: this call ran the engine
-    (a call that shared another's work, or found the derivative stored, did
-    not). ``timings``: seconds per stage of the work this call did (fetch,
-    decode, resize, encode, store); ``source_bytes``: the original's size
-    when this call read it.
-    """
-
-    key: str
-    width: int
-    height: int
-    format: str
-    content_type: str
-    data: bytes = field(repr=False)
-    created: bool = False
-    rendered: bool = False
-    timings: Mapping[str, float] = field(default_factory=dict)
-    source_bytes: int = 0
-
-    @property
-    def size(self) -> int:
-        """Length in bytes."""
-        return len(self.data)
+Size = str | int | tuple[int, int]
 
 
 class Storage:
@@ -74,20 +44,40 @@ class Storage:
         resize_timeout: float = 20.0,
     ) -> None:
         """``service_url`` is where resize URLs point when they must reach the
-        service first (a private bucket: the service answers with a presigned
-        redirect); by default they point at the backend's public URL.
-        ``max_concurrent_resizes`` (default: the CPU count) and
+        service first (required for a private backend: the service answers
+        with a presigned redirect); by default they point at the backend's
+        public URL. ``max_concurrent_resizes`` (default: the CPU count) and
         ``resize_timeout`` bound the work of :meth:`create_resize`."""
+        if backend.private and not service_url:
+            raise ConfigError("a private bucket needs SHIFTMEDIA_SERVICE_URL: resize URLs must reach the service")
         self.backend = backend
         self.limits = limits
         self.signer = ResizeSigner(secret_keys)
         self.service_url = service_url.rstrip("/") if service_url else None
         self.scheduler = ResizeScheduler(max_concurrent_resizes or os.cpu_count() or 1, resize_timeout)
-        self._names: OrderedDict[str, str] = OrderedDict()
-        self._names_lock = threading.Lock()
+        self._originals = OriginalNames(backend)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Storage:
+        """A storage over the backend, keys, limits and resize bounds that ``settings`` name."""
+        return cls(
+            open_backend(settings),
+            settings.secret_keys,
+            limits=settings.limits,
+            service_url=settings.service_url,
+            max_concurrent_resizes=settings.max_concurrent_resizes or None,
+            resize_timeout=settings.resize_timeout,
+        )
 
     def __repr__(self) -> str:
         return f"Storage({self.backend!r})"
+
+    @property
+    def private(self) -> bool:
+        """True when stored objects are not publicly readable (presigned URLs only)."""
+        return self.backend.private
+
+    # -- originals -------------------------------------------------------------
 
     def put(self, source: Source, filename: str | None = None) -> str:
         """Store an original and return its new id.
@@ -99,50 +89,34 @@ class Storage:
         ``filename`` (default: the path's name) is sanitised, and its extension
         set to the detected format's.
         """
-        data, default_name = self._read_source(source)
+        data, default_name = read_source(source, self.limits.max_input_bytes)
         info = probe(data, self.limits)
         media_id = new_id()
         name = safe_filename(filename or default_name, info.format)
         key = f"{id_folder(media_id)}/{name}"
         self.backend.write(key, data, content_type=content_type_for(name), if_absent=True)
-        self._remember(media_id, name)
+        self._originals.remember(media_id, name)
         return media_id
 
     def delete(self, media_id: str) -> int:
         """Remove an original and every derivative; return how many objects went."""
         count = self.backend.delete_prefix(f"{id_folder(media_id)}/")
-        with self._names_lock:
-            self._names.pop(media_id, None)
+        self._originals.forget(media_id)
         if count == 0:
             raise NotFound(f"no media with id {media_id}")
         return count
 
     def original_key(self, media_id: str) -> str:
         """The key of an id's original; :class:`NotFound` if there is none."""
-        folder = id_folder(media_id)
-        with self._names_lock:
-            name = self._names.get(media_id)
-            if name is not None:
-                self._names.move_to_end(media_id)
-        if name is None:
-            name = next(
-                (
-                    info.key.rsplit("/", 1)[1]
-                    for info in self.backend.list(f"{folder}/")
-                    if "/" not in info.key[len(folder) + 1 :] and not looks_like_derivative(info.key.rsplit("/", 1)[1])
-                ),
-                None,
-            )
-            if name is None:
-                raise NotFound(f"no media with id {media_id}")
-            self._remember(media_id, name)
-        return f"{folder}/{name}"
+        return self._originals.key(media_id)
 
     def original_url(self, media_id: str) -> str:
-        """The public URL of an id's original."""
-        return self.backend.public_url(self.original_key(media_id))
+        """The URL of an id's original."""
+        return self.delivery_url(self.original_key(media_id))
 
-    def resize_key(self, media_id: str, size: str | int | tuple[int, int], **options: Any) -> str:
+    # -- signed resizes --------------------------------------------------------
+
+    def resize_key(self, media_id: str, size: Size, **options: Any) -> str:
         """The key of a signed resize (no storage is touched).
 
         ``options`` are those of :meth:`ResizeSpec.create`: ``mode``,
@@ -157,14 +131,18 @@ class Storage:
         signature = self.signer.sign(check_id(media_id), spec)
         return f"{id_folder(media_id)}/{spec.signed_name(signature)}"
 
-    def resize_url(self, media_id: str, size: str | int | tuple[int, int], **options: Any) -> str:
+    def resize_url(self, media_id: str, size: Size, **options: Any) -> str:
         """The URL of a signed resize; see :meth:`resize_key` for options."""
         return self.url_for_key(self.resize_key(media_id, size, **options))
 
     def url_for_key(self, key: str) -> str:
-        """Where a browser asks for a derivative key: the service, or the backend's public URL."""
+        """Where a page links a derivative key: the service when set, else the public URL."""
         if self.service_url:
-            return f"{self.service_url}/{quote(key)}"
+            return f"{self.service_url}/{quote(check_key(key))}"
+        return self.backend.public_url(key)
+
+    def delivery_url(self, key: str) -> str:
+        """Where a browser fetches the stored object now: its public URL, presigned when private."""
         return self.backend.public_url(key)
 
     def verify(self, key_or_url: str) -> tuple[str, str, ResizeSpec]:
@@ -182,80 +160,108 @@ class Storage:
         return key, media_id, spec
 
     def create_resize(self, key_or_url: str) -> Derivative:
-        """Make (or find) the derivative a signed key or URL names, and return it.
+        """The derivative a signed key or URL names: read when stored, else made and stored now.
 
         Concurrent calls for one derivative share one resize; at most
         ``max_concurrent_resizes`` run at once, and a call that cannot start
         within ``resize_timeout`` seconds raises :class:`Overloaded`.
         """
-        key, media_id, spec = self.verify(key_or_url)
-        self._check_side(spec)
-        outcome = self.scheduler.run(key, lambda: self._make(key, media_id, spec))
-        if outcome.shared:
-            return replace(outcome.value, created=False, rendered=False, timings={})
-        return outcome.value
+        key, media_id, spec = self._verified(key_or_url)
+        try:
+            data = self.backend.read(key)
+        except NotFound:
+            return self._make(key, media_id, spec)
+        info = probe(data, self.limits)
+        image = Rendered(data, info.width, info.height, spec.format, content_type_for(key), info.frames)
+        return Derivative.of(image, key)
+
+    # -- answering requests ----------------------------------------------------
+
+    def get(self, key: str) -> Served:
+        """The object at ``key`` to send: stored, or the signed derivative it names made now.
+
+        One read for a stored object; a miss on a derivative name is verified,
+        made and stored (:meth:`create_resize`'s work, without a second look).
+        """
+        check_key(key)
+        try:
+            data = self.backend.read(key)
+        except NotFound:
+            if not looks_like_derivative(key.rsplit("/", 1)[-1]):
+                raise
+            return self._served(self._make(*self._verified(key)))
+        return Served(key, data, content_type_for(key), _cache_for(key), "stored")
+
+    def deliver(self, key: str, *, redirect: bool) -> Served | Redirect:
+        """What to answer for ``key``: the bytes, or (``redirect``) where they are served.
+
+        With ``redirect`` the derivative is made if missing, then the answer is
+        a redirect to its public URL (presigned when private), or the bytes
+        when that front does not serve it (see :mod:`shiftmedia.delivery`).
+        """
+        if not redirect:
+            return self.get(key)
+        check_key(key)
+        made = self._ensure(key) if looks_like_derivative(key.rsplit("/", 1)[-1]) else None
+        if made is None and not self.backend.exists(key):
+            raise NotFound(f"no object {key}")
+        target = self.delivery_url(key)
+        if self.private:
+            return Redirect(target, made)
+        working = next((url for url in (marked(target), target) if front_serves(url)), None)
+        if working is not None:
+            return Redirect(working, made)
+        if made is not None:
+            return Served(key, made.data, made.content_type, IMMUTABLE, "served-front-failed", made)
+        return Served(key, self.backend.read(key), content_type_for(key), _cache_for(key), "served-front-failed")
+
+    def check(self) -> None:
+        """Raise :class:`~shiftmedia.errors.StorageError` unless the backend is reachable and usable."""
+        self.backend.check()
+
+    # -- making ----------------------------------------------------------------
+
+    def _ensure(self, key: str) -> Derivative | None:
+        """Make the derivative ``key`` names unless it is stored; ``None`` when it was."""
+        key, media_id, spec = self._verified(key)
+        if self.backend.exists(key):
+            return None
+        return self._make(key, media_id, spec)
 
     def _make(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
-        if self.backend.exists(key):
-            data = self.backend.read(key)
-            info = probe(data, self.limits)
-            return Derivative(key, info.width, info.height, spec.format, content_type_for(key), data)
+        """Render and store ``key``; concurrent calls share one render (see :class:`ResizeScheduler`)."""
+        outcome = self.scheduler.run(key, lambda: self._render(key, media_id, spec))
+        if outcome.shared:
+            return Derivative.of(outcome.value, key, timings={})
+        return outcome.value
+
+    def _render(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
         clock = time.perf_counter()
         original = self.backend.read(self.original_key(media_id), max_bytes=self.limits.max_input_bytes)
         fetched = time.perf_counter()
-        rendered = render(original, spec, self.limits)
+        image = render(original, spec, self.limits)
         done = time.perf_counter()
         created = self.backend.write(
-            key,
-            rendered.data,
-            content_type=rendered.content_type,
-            cache_control=IMMUTABLE,
-            if_absent=True,
+            key, image.data, content_type=image.content_type, cache_control=IMMUTABLE, if_absent=True
         )
-        timings = {"fetch": fetched - clock, **rendered.timings, "store": time.perf_counter() - done}
-        return Derivative(
-            key,
-            rendered.width,
-            rendered.height,
-            spec.format,
-            rendered.content_type,
-            rendered.data,
-            created=created,
-            rendered=True,
-            timings=timings,
-            source_bytes=len(original),
-        )
+        timings = {"fetch": fetched - clock, **image.timings, "store": time.perf_counter() - done}
+        return Derivative.of(image, key, created=created, rendered=True, source_bytes=len(original), timings=timings)
+
+    def _served(self, made: Derivative) -> Served:
+        return Served(made.key, made.data, made.content_type, IMMUTABLE, "created" if made.rendered else "stored", made)
+
+    def _verified(self, key_or_url: str) -> tuple[str, str, ResizeSpec]:
+        """:meth:`verify`, then the output side limit."""
+        key, media_id, spec = self.verify(key_or_url)
+        self._check_side(spec)
+        return key, media_id, spec
 
     def _check_side(self, spec: ResizeSpec) -> None:
         side = max(spec.width, spec.height)
         if side > self.limits.max_output_side:
             raise LimitExceeded(f"a side of {side} px is over the limit of {self.limits.max_output_side}")
 
-    def _read_source(self, source: Source) -> tuple[bytes, str | None]:
-        limit = self.limits.max_input_bytes
-        if isinstance(source, (bytes, bytearray)):
-            data, name = bytes(source), None
-        elif isinstance(source, (str, os.PathLike)):
-            path = Path(source)
-            try:
-                with path.open("rb") as stream:
-                    data = stream.read(limit + 1)
-            except FileNotFoundError:
-                raise NotFound(f"no file {path}") from None
-            name = path.name
-        elif isinstance(source, io.IOBase) or hasattr(source, "read"):
-            data = source.read(limit + 1)
-            name = getattr(source, "name", None)
-            name = name if isinstance(name, str) else None
-        else:
-            raise TypeError("source must be a path, bytes or a binary file object")
-        if len(data) > limit:
-            raise LimitExceeded(f"the upload is larger than {limit} bytes")
-        return data, name
 
-    def _remember(self, media_id: str, name: str) -> None:
-        with self._names_lock:
-            self._names[media_id] = name
-            self._names.move_to_end(media_id)
-            while len(self._names) > _NAME_CACHE_SIZE:
-                self._names.popitem(last=False)
+def _cache_for(key: str) -> str:
+    """Derivatives never change (their name spells every parameter); originals may be replaced."""
+    return IMMUTABLE if looks_like_derivative(key.rsplit("/", 1)[-1]) else ORIGINAL_CACHE

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask import Flask
 from PIL import Image
 
 from shiftmedia.cli import main
+from shiftmedia.settings import Settings
+from shiftmedia.storage import Storage
 
 from .conftest import SECRET_KEYS
 
@@ -154,3 +157,39 @@ def test_python_dash_m(env: dict[str, str], fixtures: Path) -> None:
         check=True,
     )
     assert set(json.loads(result.stdout)) == {"id", "url"}
+
+
+def test_url_of_a_private_bucket_points_at_the_service(env: dict[str, str]) -> None:
+    """A resize that does not exist yet must reach the service: never a presigned bucket URL."""
+    env.update(
+        SHIFTMEDIA_STORAGE="s3",
+        S3_BUCKET="private-media",
+        S3_REGION="eu-west-1",
+        S3_ACCESS_KEY_ID="AKIDEXAMPLE",
+        S3_SECRET_ACCESS_KEY="example-secret-key",
+        SHIFTMEDIA_S3_PRIVATE="true",
+        SHIFTMEDIA_SERVICE_URL="https://app.example.com/media",
+    )
+    media_id = "8a3b2c1d-0e9f-4a8b-9c7d-6e5f4a3b2c1d"
+    printed = json.loads(run(env, "url", media_id, "400x300", "--mode", "fill", "--json"))
+    assert printed["url"] == f"https://app.example.com/media/{printed['key']}"
+    assert "X-Amz" not in printed["url"]
+    with_library = Storage.from_settings(Settings.load(environ=env))
+    assert with_library.resize_url(media_id, "400x300", mode="fill") == printed["url"]
+
+
+def test_serve_parses_settings_once_and_builds_storage_once(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads, builds, runs = [], [], []
+    real_load, real_build = Settings.load.__func__, Storage.from_settings.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(Settings, "load", classmethod(lambda cls, *a, **k: loads.append(1) or real_load(cls, *a, **k)))
+    monkeypatch.setattr(
+        Storage, "from_settings", classmethod(lambda cls, *a, **k: builds.append(1) or real_build(cls, *a, **k))
+    )
+    monkeypatch.setattr(Flask, "run", lambda self, **kwargs: runs.append((self, kwargs)))
+    run(env, "serve", "--port", "8123")
+    assert (len(loads), len(builds)) == (1, 1)
+    ((app, kwargs),) = runs
+    assert kwargs == {"host": "127.0.0.1", "port": 8123, "debug": False}
+    assert app.test_client().get("/livez").status_code == 200

@@ -1,4 +1,5 @@
-"""The files under deploy/: each one loaded or checked by the tool that will run it."""
+"""The files under deploy/ and the packaged gunicorn settings: each one loaded or checked by the
+tool that will run it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ from .conftest import REPO, SECRET_KEYS
 from .servers.nginx import Nginx, NginxError, nginx_binary, render
 
 DEPLOY = REPO / "deploy"
-GUNICORN_CONF = DEPLOY / "gunicorn.conf.py"
+#: The gunicorn settings module: webapp/ ships as shiftmedia_webapp, so production says
+#: ``gunicorn -c python:shiftmedia_webapp.gunicorn_conf``.
+GUNICORN_CONF = REPO / "webapp" / "gunicorn_conf.py"
+GUNICORN_CONF_MODULE = "python:shiftmedia_webapp.gunicorn_conf"
+#: What the settings module reads besides ``SHIFTMEDIA_*``: the container conventions.
+PLATFORM_NAMES = ("PORT", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR")
 UNIT = DEPLOY / "systemd" / "shiftmedia.service"
 TEMPLATE = DEPLOY / "cloudformation" / "cloudfront.yaml"
 SITES = DEPLOY / "nginx"
@@ -30,9 +36,10 @@ MAX_EXPOSURE = 2.0
 
 
 def load_gunicorn_conf(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
-    """The settings module as gunicorn reads it, under ``env`` (other ``SHIFTMEDIA_*`` unset)."""
+    """The settings module's names, run afresh under ``env`` (other ``SHIFTMEDIA_*`` and
+    :data:`PLATFORM_NAMES` unset)."""
     for name in list(os.environ):
-        if name.startswith("SHIFTMEDIA_"):
+        if name.startswith("SHIFTMEDIA_") or name in PLATFORM_NAMES:
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -68,6 +75,54 @@ def test_gunicorn_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
         load_gunicorn_conf(monkeypatch, SHIFTMEDIA_WORKERS="0")
 
 
+@pytest.mark.parametrize(
+    ("env", "bind"),
+    [
+        ({"PORT": "5000"}, ["0.0.0.0:5000"]),
+        ({"PORT": ""}, ["127.0.0.1:8000"]),
+        ({"SHIFTMEDIA_BIND": "127.0.0.1:9001", "PORT": "5000"}, ["127.0.0.1:9001"]),
+        ({"SHIFTMEDIA_BIND": " ", "PORT": "5000"}, ["0.0.0.0:5000"]),
+    ],
+    ids=["port", "empty-port", "shiftmedia-bind-wins", "empty-shiftmedia-bind"],
+)
+def test_gunicorn_bind_follows_port_unless_shiftmedia_bind(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], bind: list[str]
+) -> None:
+    assert load_gunicorn_conf(monkeypatch, **env)["bind"] == bind
+
+
+@pytest.mark.parametrize(
+    ("env", "workers"),
+    [
+        ({"WEB_CONCURRENCY": "5"}, 5),
+        ({"SHIFTMEDIA_WORKERS": "3", "WEB_CONCURRENCY": "5"}, 3),
+        ({"SHIFTMEDIA_WORKERS": "3", "WEB_CONCURRENCY": "not a number"}, 3),
+        ({"SHIFTMEDIA_WORKERS": "", "WEB_CONCURRENCY": "5"}, 5),
+    ],
+    ids=["web-concurrency", "shiftmedia-workers-wins", "unread-when-shiftmedia-workers", "empty-shiftmedia-workers"],
+)
+def test_gunicorn_workers_follow_web_concurrency_unless_shiftmedia_workers(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], workers: int
+) -> None:
+    assert load_gunicorn_conf(monkeypatch, **env)["workers"] == workers
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PORT": "http"}, "PORT must be a TCP port"),
+        ({"PORT": "70000"}, "PORT must be a TCP port"),
+        ({"WEB_CONCURRENCY": "0"}, "WEB_CONCURRENCY must be at least 1"),
+        ({"WEB_CONCURRENCY": "many"}, "WEB_CONCURRENCY must be a number"),
+    ],
+)
+def test_gunicorn_rejects_bad_platform_values(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_gunicorn_conf(monkeypatch, **env)
+
+
 def test_gunicorn_access_log_has_no_query_string(monkeypatch: pytest.MonkeyPatch) -> None:
     log_format = load_gunicorn_conf(monkeypatch)["access_log_format"]
     atoms = set(re.findall(r"%\((\w+)\)s", log_format))
@@ -89,18 +144,32 @@ def test_gunicorn_hooks_keep_prometheus_multiprocess_files(monkeypatch: pytest.M
     assert not (folder / "gauge_livesum_456.db").exists()
 
 
-def test_gunicorn_check_config_loads_the_app(tmp_path: Path) -> None:
+def test_gunicorn_check_config_loads_the_installed_module(tmp_path: Path) -> None:
+    """``gunicorn -c python:shiftmedia_webapp.gunicorn_conf`` from a folder outside the checkout:
+    the settings and the app come from the installed package, and gunicorn itself binds ``$PORT``
+    and starts ``$WEB_CONCURRENCY`` workers through them."""
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SHIFTMEDIA_", "S3_", "AWS_"))},
         "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
         "SHIFTMEDIA_LOCAL_ROOT": str(tmp_path / "media"),
         "SHIFTMEDIA_RESIZE_TIMEOUT": "25",
+        "PORT": "5123",
+        "WEB_CONCURRENCY": "3",
     }
+    for name in ("PYTHONPATH", "PROMETHEUS_MULTIPROC_DIR", "GUNICORN_CMD_ARGS"):
+        env.pop(name, None)
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
 
     def run(flag: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [gunicorn, flag, "-c", str(GUNICORN_CONF)], env=env, cwd=REPO, capture_output=True, text=True, check=False
+            [gunicorn, flag, "-c", GUNICORN_CONF_MODULE],
+            env=env,
+            cwd=outside,
+            capture_output=True,
+            text=True,
+            check=False,
         )
 
     check = run("--check-config")
@@ -108,9 +177,38 @@ def test_gunicorn_check_config_loads_the_app(tmp_path: Path) -> None:
     printed = run("--print-config")
     assert printed.returncode == 0, printed.stderr
     settings = dict(re.findall(r"^(\w+)\s+= (.*)$", printed.stdout, re.MULTILINE))
+    assert settings["config"] == GUNICORN_CONF_MODULE
     assert settings["worker_class"] == "gthread"
     assert settings["timeout"] == "35" and settings["graceful_timeout"] == "35"
     assert settings["wsgi_app"] == "shiftmedia_webapp:create_app()"
+    assert settings["bind"] == "['0.0.0.0:5123']" and settings["workers"] == "3"
+    assert list(outside.iterdir()) == [], "gunicorn wrote into its working folder"
+
+
+def test_gunicorn_conf_import_writes_no_metrics(tmp_path: Path) -> None:
+    """gunicorn's master imports the settings, and so the service package, before ``on_starting``
+    prepares ``$PROMETHEUS_MULTIPROC_DIR``: that import must neither write metric files nor fail
+    on a folder that does not exist yet (the workers create the app, and its metrics, later)."""
+    prometheus = tmp_path / "prometheus"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHIFTMEDIA_") and k not in PLATFORM_NAMES}
+    result = subprocess.run(
+        [sys.executable, "-c", "import shiftmedia_webapp.gunicorn_conf"],
+        env={**env, "PROMETHEUS_MULTIPROC_DIR": str(prometheus)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not prometheus.exists()
+
+
+def test_gunicorn_conf_module_is_the_checked_file() -> None:
+    """The module gunicorn imports by name is webapp/gunicorn_conf.py (the editable install maps it)."""
+    import shiftmedia_webapp.gunicorn_conf
+
+    assert Path(shiftmedia_webapp.gunicorn_conf.__file__).resolve() == GUNICORN_CONF.resolve()
 
 
 def read_unit() -> configparser.ConfigParser:
@@ -123,7 +221,7 @@ def read_unit() -> configparser.ConfigParser:
 
 def test_systemd_unit_is_hardened() -> None:
     service = read_unit()["Service"]
-    assert service["ExecStart"].split()[1:] == ["--config", "/etc/shiftmedia/gunicorn.conf.py"]
+    assert service["ExecStart"].split()[1:] == ["--config", GUNICORN_CONF_MODULE]
     assert service["EnvironmentFile"] == "/etc/shiftmedia/env"
     assert service["User"] == "shiftmedia" and service["Type"] == "notify"
     expected = {

@@ -3,7 +3,7 @@
 Two of the three ways a miss reaches the service (shared/DESIGN.md):
 
 - CDN origin failover: a SeaweedFS bucket is nginx's primary origin; a 403/404
-  from it sends the request to the service (gunicorn with deploy/gunicorn.conf.py,
+  from it sends the request to the service (gunicorn with python:shiftmedia_webapp.gunicorn_conf,
   two workers, S3 storage on that bucket), which creates the resize, stores it in
   the bucket and answers 200. The next request is answered by the bucket alone.
 - Self-hosted: nginx serves the local media root and sends misses to the service,
@@ -30,7 +30,7 @@ from PIL import Image
 
 from shiftmedia.backends.local import LocalBackend
 from shiftmedia.backends.s3 import S3Backend
-from shiftmedia.bucket import bucket_policy
+from shiftmedia.backends.s3.bucket import bucket_policy
 from shiftmedia.storage import Storage
 
 from .conftest import REPO, SECRET_KEYS, forge_signature

@@ -146,7 +146,7 @@ def test_storage_outage_is_503(app: Flask, client: FlaskClient, media_id: str, m
     def fail(*_args: object, **_kwargs: object) -> bool:
         raise StorageUnavailable("storage is unreachable")
 
-    backend.exists = fail  # type: ignore[method-assign]
+    backend.read = fail  # type: ignore[method-assign]
     response = client.get(url)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"

@@ -214,8 +214,12 @@ def test_healthz_and_metrics(client: FlaskClient, app: Flask, fixtures: Path, tm
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the media root should be a folder")
     broken = make_app(blocked / "media", "http://unused.test/media")
-    down = broken.test_client().get("/healthz")
-    assert down.status_code == 503 and down.get_json()["status"] == "unavailable"
+    for path in ("/healthz", "/readyz"):
+        down = broken.test_client().get(path)
+        assert down.status_code == 503 and down.get_json()["status"] == "unavailable"
+    alive = broken.test_client().get("/livez")
+    assert alive.status_code == 200 and alive.get_json() == {"status": "ok"}
+    assert alive.headers["Cache-Control"] == "no-store"
 
 
 def test_one_log_line_per_request_without_secrets(

@@ -99,7 +99,14 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str
     }
     bindir = Path(sys.executable).parent
     if request.param == "gunicorn":
-        command = [str(bindir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "2", "shiftmedia_webapp:create_app()"]
+        command = [
+            str(bindir / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "shiftmedia_webapp:create_app()",
+        ]
     else:
         command = [str(bindir / "shiftmedia"), "serve", "--port", str(port)]
     for base in start(command, env, port):

@@ -13,13 +13,12 @@ from typing import Any
 from flask import Flask, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from shiftmedia import metrics
-from shiftmedia.config import load_settings
 from shiftmedia.errors import InvalidImage, LimitExceeded, ShiftMediaError
-from shiftmedia.flask import ShiftMedia, error_response, get_storage
-from shiftmedia.ids import check_id
+from shiftmedia.flask import ShiftMedia, error_response, get_metrics, get_storage
+from shiftmedia.settings import Settings
+from shiftmedia.storage import Storage
 
-from .api import api
+from .api import api_blueprint
 
 #: The sizes the demo page shows for an upload: (label, size, options).
 DEMO_SIZES: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -32,18 +31,25 @@ DEMO_SIZES: tuple[tuple[str, str, dict[str, Any]], ...] = (
 _UPLOAD_SLACK = 64 * 1024
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """The service app: settings from the environment, then ``config``."""
+def create_app(
+    config: Mapping[str, Any] | None = None, *, settings: Settings | None = None, storage: Storage | None = None
+) -> Flask:
+    """The service app: settings from the environment, then ``config`` (by setting name).
+
+    ``settings`` (already parsed) and ``storage`` (already built) are used as
+    they are, so ``shiftmedia serve`` parses and builds once.
+    """
     app = Flask(__name__)
-    settings = load_settings(overrides=config)
-    app.config.update(settings.values)
+    settings = settings or Settings.load(overrides=config)
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_input_bytes + _UPLOAD_SLACK
-    ShiftMedia(app)
+    ShiftMedia(app, storage, settings=settings)
     app.add_url_rule("/", "index", index, methods=["GET"])
     app.add_url_rule("/upload", "upload", upload, methods=["POST"])
-    app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
+    app.add_url_rule("/livez", "livez", livez, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", readyz, methods=["GET"])
+    app.add_url_rule("/healthz", "healthz", readyz, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", prometheus, methods=["GET"])
-    app.register_blueprint(api)
+    app.register_blueprint(api_blueprint(settings.api_tokens))
     app.register_error_handler(413, lambda _e: error_response(LimitExceeded("the upload is too large")))
     return app
 
@@ -56,7 +62,6 @@ def index() -> str | Response:
     if media_id:
         storage = get_storage()
         try:
-            check_id(media_id)
             original = storage.original_url(media_id)
             samples = [(label, storage.resize_url(media_id, size, **opts)) for label, size, opts in DEMO_SIZES]
         except ShiftMediaError as error:
@@ -76,11 +81,16 @@ def upload() -> Response:
     return redirect(url_for("index", id=media_id), code=303)
 
 
-def healthz() -> tuple[dict[str, str], int, dict[str, str]]:
-    """``200`` when the storage backend is reachable and usable, else ``503``."""
+def livez() -> tuple[dict[str, str], int, dict[str, str]]:
+    """``200`` while the process answers: liveness never asks the store, so a bucket blip restarts nothing."""
+    return {"status": "ok"}, 200, {"Cache-Control": "no-store"}
+
+
+def readyz() -> tuple[dict[str, str], int, dict[str, str]]:
+    """``200`` when the storage is reachable and usable, else ``503``: take this instance out of rotation."""
     headers = {"Cache-Control": "no-store"}
     try:
-        get_storage().backend.check()
+        get_storage().check()
     except ShiftMediaError as error:
         return {"status": "unavailable", "error": str(error)}, 503, headers
     return {"status": "ok"}, 200, headers
@@ -88,5 +98,5 @@ def healthz() -> tuple[dict[str, str], int, dict[str, str]]:
 
 def prometheus() -> Response:
     """Prometheus metrics of this process (or of every worker, in multiprocess mode)."""
-    body, content_type = metrics.exposition()
+    body, content_type = get_metrics().exposition()
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from shiftmedia.errors import InvalidImage, InvalidSpec, ShiftMediaError
-from shiftmedia.flask import get_storage, status_for
+from shiftmedia.flask import error_response, get_storage
+from shiftmedia.storage import Storage
 
 #: The sample URLs an upload answers with: name → (size, options).
 SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -25,8 +26,6 @@ SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
 MAX_URLS_PER_CALL = 500
 _SPEC_OPTIONS = frozenset({"mode", "quality", "format", "upscale", "gravity", "background", "rect", "keep_icc"})
 
-api = Blueprint("shiftmedia_api", __name__, url_prefix="/api/v1")
-
 
 class ApiError(Exception):
     """An input error of the API itself, with its status."""
@@ -36,47 +35,33 @@ class ApiError(Exception):
         self.status = status
 
 
-def _fail(status: int, message: str) -> Response:
-    response = jsonify({"error": message, "status": status})
-    response.status_code = status
-    response.headers["Cache-Control"] = "no-store"
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="shiftmedia"'
-    return response
+def api_blueprint(tokens: tuple[str, ...]) -> Blueprint:
+    """The API, answering only requests that carry one of ``tokens`` (none: the API is absent)."""
+    api = Blueprint("shiftmedia_api", __name__, url_prefix="/api/v1")
+
+    @api.before_request
+    def _authenticate() -> Response | None:
+        if not tokens:
+            return error_response(None, status=404, message="the API is not enabled", json=True)
+        header = request.headers.get("Authorization", "")
+        given = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
+        if not given or not any(hmac.compare_digest(given.encode(), token.encode()) for token in tokens):
+            return error_response(None, status=401, message="a valid bearer token is required", json=True)
+        return None
+
+    api.register_error_handler(ShiftMediaError, lambda error: error_response(error, json=True))
+    api.register_error_handler(
+        ApiError, lambda error: error_response(None, status=error.status, message=str(error), json=True)
+    )
+    api.register_error_handler(
+        413, lambda _error: error_response(None, status=413, message="the upload is too large", json=True)
+    )
+    api.add_url_rule("/media", "upload", upload, methods=["POST"])
+    api.add_url_rule("/media/<media_id>", "delete", delete, methods=["DELETE"])
+    api.add_url_rule("/urls", "sign", sign, methods=["POST"])
+    return api
 
 
-@api.before_request
-def _authenticate() -> Response | None:
-    tokens = [t.strip() for t in current_app.config.get("SHIFTMEDIA_API_TOKENS", "").split(",") if t.strip()]
-    if not tokens:
-        return _fail(404, "the API is not enabled")
-    header = request.headers.get("Authorization", "")
-    given = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
-    if not given or not any(hmac.compare_digest(given.encode(), token.encode()) for token in tokens):
-        return _fail(401, "a valid bearer token is required")
-    return None
-
-
-@api.errorhandler(ShiftMediaError)
-def _library_error(error: ShiftMediaError) -> Response:
-    status = status_for(error)
-    response = _fail(status, str(error))
-    if status == 503:
-        response.headers["Retry-After"] = "5"
-    return response
-
-
-@api.errorhandler(ApiError)
-def _api_error(error: ApiError) -> Response:
-    return _fail(error.status, str(error))
-
-
-@api.errorhandler(413)
-def _too_large(_error: Exception) -> Response:
-    return _fail(413, "the upload is too large")
-
-
-@api.post("/media")
 def upload() -> tuple[Response, int]:
     """Store a multipart ``file``; answer its id, original URL and sample resize URLs."""
     file = request.files.get("file")
@@ -88,13 +73,11 @@ def upload() -> tuple[Response, int]:
     return jsonify({"id": media_id, "url": storage.original_url(media_id), "urls": urls}), 201
 
 
-@api.delete("/media/<media_id>")
 def delete(media_id: str) -> Response:
     """Delete an original and every resize of it."""
     return jsonify({"id": media_id, "deleted": get_storage().delete(media_id)})
 
 
-@api.post("/urls")
 def sign() -> Response:
     """Sign a batch: ``{"urls": [{"id", "size", "mode"?, "format"?, ...}, ...]}`` → URLs in order."""
     body = request.get_json(silent=True)
@@ -107,7 +90,7 @@ def sign() -> Response:
     return jsonify({"urls": [_sign_one(storage, index, item) for index, item in enumerate(items)]})
 
 
-def _sign_one(storage: Any, index: int, item: Any) -> str:
+def _sign_one(storage: Storage, index: int, item: Any) -> str:
     if not isinstance(item, dict) or not isinstance(item.get("id"), str) or "size" not in item:
         raise ApiError(400, f"urls[{index}] needs an id and a size")
     unknown = set(item) - _SPEC_OPTIONS - {"id", "size"}

@@ -14,22 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from ..engine.load import MEDIA_TYPES
 from ..errors import InvalidKey, LimitExceeded
 
 MAX_KEY_LENGTH = 1024
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9._-]+")
-
-CONTENT_TYPES = {
-    "jpg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "gif": "image/gif",
-    "tif": "image/tiff",
-    "tiff": "image/tiff",
-    "bmp": "image/bmp",
-}
 
 #: Cache-Control for derivatives: their name encodes every parameter, so they never change.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -71,7 +60,7 @@ def check_prefix(prefix: str) -> str:
 def content_type_for(key: str) -> str:
     """The media type for a key, from its extension."""
     ext = key.rsplit(".", 1)[-1].lower() if "." in key else ""
-    return CONTENT_TYPES.get(ext, "application/octet-stream")
+    return MEDIA_TYPES.get(ext, "application/octet-stream")
 
 
 class Backend(ABC):

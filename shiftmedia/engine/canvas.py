@@ -27,7 +27,7 @@ def pad(image: Image.Image, plan: Plan, colour: str) -> Image.Image:
         mode = {"L": "RGB", "LA": "RGBA"}.get(mode, mode)
     if fill[3] < 255:
         mode = {"L": "LA", "RGB": "RGBA"}.get(mode, mode)
-    value = {"L": fill[0], "LA": (fill[0], fill[3])}.get(mode, fill)
+    value: int | tuple[int, ...] = fill[0] if mode == "L" else (fill[0], fill[3]) if mode == "LA" else fill
     canvas = Image.new(mode, plan.canvas, value)
     canvas.paste(image if image.mode == mode else image.convert(mode), plan.offset)
     return canvas

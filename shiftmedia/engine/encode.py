@@ -25,15 +25,6 @@ from ..spec import ResizeSpec
 from . import background
 from .palette import to_palette
 
-CONTENT_TYPES: dict[str, str] = {
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "webp": "image/webp",
-    "avif": "image/avif",
-    "gif": "image/gif",
-}
-"""Media type of each output format."""
-
 ANIMATED_OUTPUTS = frozenset({"gif", "webp"})
 """Output formats that keep every frame of an animation."""
 

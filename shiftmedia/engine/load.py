@@ -47,6 +47,19 @@ EXTENSIONS: dict[str, str] = {
 }
 """Canonical extension of each format Pillow reports (camera JPEGs open as MPO)."""
 
+MEDIA_TYPES: dict[str, str] = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "avif": "image/avif",
+    "gif": "image/gif",
+    "jpeg": "image/jpeg",
+    "tif": "image/tiff",
+    "tiff": "image/tiff",
+    "bmp": "image/bmp",
+}
+"""Media type of every extension shiftmedia stores: the output formats and the originals' formats."""
+
 ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "AVIF"})
 """Formats whose extra frames are an animation; TIFF pages and MPO previews are not."""
 

@@ -25,10 +25,10 @@ from PIL import Image
 
 from ..spec import ResizeSpec
 from . import bands, canvas, colour, orient, scale
-from .encode import ANIMATED_OUTPUTS, CONTENT_TYPES, PROFILE_OUTPUTS, Timing, encode
+from .encode import ANIMATED_OUTPUTS, PROFILE_OUTPUTS, Timing, encode
 from .guard import pillow_errors
 from .limits import Limits
-from .load import open_source, read_frames
+from .load import MEDIA_TYPES, open_source, read_frames
 from .plan import Plan, make_plan
 
 
@@ -79,7 +79,7 @@ def render(data: bytes, spec: ResizeSpec, limits: Limits = Limits()) -> Rendered
         width=plan.canvas[0],
         height=plan.canvas[1],
         format=spec.format,
-        content_type=CONTENT_TYPES[spec.format],
+        content_type=MEDIA_TYPES[spec.format],
         frames=len(frames),
         timings={"decode": decoding, "resize": resizing, "encode": time.perf_counter() - clock},
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from .bands import Rows
 from .orient import displayed_size, stored_box
@@ -78,7 +78,7 @@ def shrink_on_load(image: Image.Image, plan: Plan, orientation: int) -> Extent:
         wanted = plan.decode_size(DRAFT_DETAIL)
         if wanted != plan.source:
             stored = displayed_size(wanted, orientation)
-            if dct_scale(image.size, stored) == THREE_EIGHTHS:
+            if dct_scale(image.size, stored) == THREE_EIGHTHS and isinstance(image, ImageFile.ImageFile):
                 extent = _draft_three_eighths(image)
                 if extent is not None:
                     return extent
@@ -97,7 +97,7 @@ def dct_scale(size: tuple[int, int], wanted: tuple[int, int]) -> Fraction:
     return Fraction(1)
 
 
-def _draft_three_eighths(image: Image.Image) -> Extent | None:
+def _draft_three_eighths(image: ImageFile.ImageFile) -> Extent | None:
     """Set up ``image`` to decode at 3/8 scale, as ``draft()`` does for its scales.
 
     ``draft()`` records the scale denominator in ``decoderconfig`` (Pillow's

@@ -1,4 +1,4 @@
-"""The bucket documents: routing rules, CORS, policy, and deploy/s3 kept in step."""
+"""The bucket documents: routing rules, CORS, policy, and deploy/s3 kept in step; applying them on AWS (moto)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from shiftmedia.bucket import bucket_policy, cors_configuration, website_configuration
+from shiftmedia.backends.s3 import S3Backend, bucket
+from shiftmedia.backends.s3.bucket import bucket_policy, cors_configuration, website_configuration
 from shiftmedia.cli import main
 from shiftmedia.errors import ConfigError
+from shiftmedia.settings import Settings
 
 from ..conftest import REPO
 
@@ -65,3 +67,32 @@ def test_deploy_files_are_what_the_command_writes(tmp_path: Path) -> None:
         deployed = REPO / "deploy" / "s3" / f"{name}.json"
         assert deployed.read_text() == (tmp_path / f"{name}.json").read_text(), f"regenerate {deployed}"
         assert json.loads(deployed.read_text()) == printed[name]
+
+
+@pytest.mark.parametrize("endpoint", ["", "https://s3.amazonaws.com"])
+def test_apply_on_aws_relaxes_block_public_access_for_policies(endpoint: str) -> None:
+    """FOVEA's ``S3_ENDPOINT=https://s3.amazonaws.com`` is AWS: its bucket needs the policy allowed too."""
+    moto = pytest.importorskip("moto")
+    values = {
+        "S3_BUCKET": "aws-media",
+        "S3_PREFIX": "media",
+        "S3_REGION": "eu-west-1",
+        "S3_ENDPOINT": endpoint,
+        "S3_ACCESS_KEY_ID": "AKIDTEST",
+        "S3_SECRET_ACCESS_KEY": "moto-secret",
+    }
+    with moto.mock_aws():
+        backend = S3Backend(Settings.from_values(values).s3)
+        backend.client.create_bucket(Bucket="aws-media", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        assert backend.is_aws
+        done = bucket.apply(backend, "https://media-app.example.com")
+        block = backend.client.get_public_access_block(Bucket="aws-media")["PublicAccessBlockConfiguration"]
+        policy = json.loads(backend.client.get_bucket_policy(Bucket="aws-media")["Policy"])
+    assert "Block Public Access relaxed for bucket policies" in done
+    assert block == {
+        "BlockPublicAcls": True,
+        "IgnorePublicAcls": True,
+        "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False,
+    }
+    assert policy == bucket_policy("aws-media", "media/")

@@ -1,4 +1,4 @@
-"""Bucket set-up (``shiftmedia.bucket`` and ``shiftmedia s3 setup/check``) against a real LocalStack S3.
+"""Bucket set-up (``shiftmedia.backends.s3.bucket``, ``shiftmedia s3 setup/check``) against a real LocalStack S3.
 
 LocalStack is the S3 server here with bucket website endpoints, so these
 tests see the 404 routing rule do its job: a missing key asked of the website
@@ -26,8 +26,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from shiftmedia import bucket
-from shiftmedia.backends.s3 import S3Backend
+from shiftmedia.backends.s3 import S3Backend, bucket
 from shiftmedia.cli import main
 from shiftmedia.ids import new_id
 from shiftmedia.storage import Storage

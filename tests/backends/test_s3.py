@@ -25,7 +25,9 @@ from boto3.s3.transfer import TransferConfig
 from botocore.stub import Stubber
 
 from shiftmedia.backends.s3 import S3Backend
+from shiftmedia.backends.s3.streams import Body
 from shiftmedia.errors import AccessDenied, ConfigError, NotFound, StorageError, StorageUnavailable
+from shiftmedia.settings import S3Settings, Settings
 from tests.servers.seaweedfs import SeaweedFS, free_ports
 
 MiB = 1024 * 1024
@@ -189,14 +191,15 @@ def test_missing_bucket_on_real_server(seaweedfs: SeaweedFS, make_s3_backend: Ca
 
 @pytest.mark.integration
 def test_wrong_secret_is_access_denied(seaweedfs: SeaweedFS, s3_bucket: str) -> None:
-    backend = S3Backend(
-        s3_bucket,
+    settings = S3Settings(
+        bucket=s3_bucket,
         endpoint_url=seaweedfs.endpoint,
         region="us-east-1",
         access_key_id=seaweedfs.access_key,
         secret_access_key="wrong-secret-value-123",
         force_path_style=True,
     )
+    backend = S3Backend(settings)
     for operation in (lambda: backend.write("a/b.jpg", b"x"), lambda: list(backend.list()), backend.check):
         with pytest.raises(AccessDenied) as info:
             operation()
@@ -240,7 +243,7 @@ def test_server_stopped_mid_run(weed_data_dir: Path, make_s3_backend: Callable[.
             "outage",
             connect_timeout=1,
             read_timeout=5,
-            max_attempts=2,
+            max_attempts=3,  # every attempt counts: a store just restarted may answer 500 once
             transfer_config=TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB, max_concurrency=1),
         )
         backend.write("id/kept.jpg", b"kept")
@@ -284,21 +287,38 @@ def test_server_stopped_mid_run(weed_data_dir: Path, make_s3_backend: Callable[.
 
 # -- unit tests: moto, Stubber, a closed port ------------------------------------------
 
+#: Credentials for moto and the Stubber; the secret must never show in a message.
+KEYS = {"access_key_id": "AKIDTEST", "secret_access_key": "unit-secret-xyz"}
+KEY_VALUES = {"S3_ACCESS_KEY_ID": "AKIDTEST", "S3_SECRET_ACCESS_KEY": "unit-secret-xyz"}
+
 
 @pytest.fixture
-def moto_backend() -> Iterator[S3Backend]:
-    """A backend on an in-process moto S3 with one bucket, ``bucket``."""
+def moto_aws() -> Iterator[None]:
+    """An in-process moto S3 for the test's duration."""
     moto = pytest.importorskip("moto")
     with moto.mock_aws():
-        backend = S3Backend("bucket", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="moto-secret-xyz")
-        backend.client.create_bucket(Bucket="bucket")
-        yield backend
+        yield
+
+
+@pytest.fixture
+def moto_backend(moto_aws: None) -> S3Backend:
+    """A backend on the moto S3, with one bucket, ``bucket``."""
+    backend = S3Backend(S3Settings(bucket="bucket", region="us-east-1", **KEYS))
+    backend.client.create_bucket(Bucket="bucket")
+    return backend
+
+
+def put_arguments(backend: S3Backend) -> list[dict[str, Any]]:
+    """A list that grows by the parameters of each ``PutObject`` the backend's client sends."""
+    calls: list[dict[str, Any]] = []
+    backend.client.meta.events.register(
+        "provide-client-params.s3.PutObject", lambda params, **_: calls.append(dict(params))
+    )
+    return calls
 
 
 def test_moto_round_trip_with_sse(moto_backend: S3Backend) -> None:
-    backend = S3Backend(
-        "bucket", prefix="p/q", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="x", sse="AES256"
-    )
+    backend = S3Backend(S3Settings(bucket="bucket", prefix="p/q", region="us-east-1", sse="AES256", **KEYS))
     assert backend.write("id/a.jpg", b"abc", cache_control="no-cache") is True
     head = backend.client.head_object(Bucket="bucket", Key="p/q/id/a.jpg")
     assert head["ServerSideEncryption"] == "AES256"
@@ -307,10 +327,97 @@ def test_moto_round_trip_with_sse(moto_backend: S3Backend) -> None:
     assert backend.read("id/a.jpg") == b"abc"
 
 
-def test_moto_no_such_bucket(moto_backend: S3Backend) -> None:
-    backend = S3Backend(
-        "absent-bucket", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="moto-secret-xyz"
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"S3_SSE": "S3"}, {"ServerSideEncryption": "AES256"}),
+        ({"S3_SSE": "KMS"}, {"ServerSideEncryption": "aws:kms"}),
+        (
+            {"S3_SSE": "kms", "S3_SSE_KMS_KEY_ID": "kms-key-1"},
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "kms-key-1"},
+        ),
+    ],
+)
+def test_sse_spellings_reach_put_object(
+    moto_backend: S3Backend, values: dict[str, str], expected: dict[str, str]
+) -> None:
+    """Immich's ``S3_SSE=S3|KMS`` become the header values S3 knows, on every PUT."""
+    settings = Settings.from_values({"S3_BUCKET": "bucket", "S3_REGION": "us-east-1", **KEY_VALUES, **values})
+    backend = S3Backend(settings.s3)
+    puts = put_arguments(backend)
+    assert backend.write("id/a.jpg", b"abc") is True
+    assert backend.write("id/b.jpg", b"abc", if_absent=True) is True
+    sse = [{k: v for k, v in put.items() if k in ("ServerSideEncryption", "SSEKMSKeyId")} for put in puts]
+    assert sse == [expected, expected]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "region"),
+    [("https://s3.amazonaws.com", "eu-west-1"), ("https://s3.us-west-2.amazonaws.com/", "us-west-2")],
+)
+def test_an_aws_endpoint_is_aws(moto_aws: None, endpoint: str, region: str) -> None:
+    """FOVEA documents ``S3_ENDPOINT=https://s3.amazonaws.com``: that is AWS, in the region's own endpoint."""
+    regional = f"https://s3.{region}.amazonaws.com"
+    from_values = Settings.from_values(
+        {"S3_BUCKET": "media", "S3_ENDPOINT": endpoint, "S3_REGION": region, **KEY_VALUES}
     )
+    direct = S3Settings(bucket="media", endpoint_url=endpoint, region=region, **KEYS)
+    for settings in (from_values.s3, direct):
+        backend = S3Backend(settings)
+        assert backend.is_aws
+        assert backend.client.meta.endpoint_url == regional
+        assert backend.public_url("id/a.jpg") == f"https://media.s3.{region}.amazonaws.com/id/a.jpg"
+    backend.client.create_bucket(Bucket="media", CreateBucketConfiguration={"LocationConstraint": region})
+    assert backend.write("id/a.jpg", b"abc") is True
+    assert backend.read("id/a.jpg") == b"abc"
+
+
+@pytest.mark.parametrize("endpoint_name", ["S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"])
+def test_endpoint_and_region_aliases_reach_the_client(endpoint_name: str) -> None:
+    """InvenioRDM's ``S3_ENDPOINT_URL``/``S3_REGION_NAME`` (and botocore's own name) configure the client."""
+    settings = Settings.from_values(
+        {"S3_BUCKET": "b", endpoint_name: "http://127.0.0.1:9000/", "S3_REGION_NAME": "eu-central-1", **KEY_VALUES}
+    )
+    backend = S3Backend(settings.s3)
+    assert backend.client.meta.endpoint_url == "http://127.0.0.1:9000"
+    assert backend.client.meta.region_name == backend.region == "eu-central-1"
+    assert not backend.is_aws
+
+
+@pytest.mark.parametrize(
+    ("values", "retries"),
+    [
+        ({}, {"mode": "standard", "total_max_attempts": 3}),
+        ({"AWS_MAX_ATTEMPTS": "7", "AWS_RETRY_MODE": "adaptive"}, {"mode": "adaptive", "total_max_attempts": 7}),
+    ],
+)
+def test_retry_settings_reach_the_client(values: dict[str, str], retries: dict[str, Any]) -> None:
+    """``AWS_MAX_ATTEMPTS`` counts every attempt, the first included, as it does for botocore itself."""
+    backend = S3Backend(Settings.from_values({"S3_BUCKET": "b", **values}).s3)
+    assert backend.client.meta.config.retries == retries
+
+
+def test_max_attempts_counts_the_first_attempt() -> None:
+    (port,) = free_ports(1)
+    settings = S3Settings(
+        bucket="bucket",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region="us-east-1",
+        force_path_style=True,
+        connect_timeout=0.5,
+        max_attempts=2,
+        **KEYS,
+    )
+    backend = S3Backend(settings)
+    sends: list[int] = []
+    backend.client.meta.events.register("before-send.s3.HeadBucket", lambda **_: sends.append(1))
+    with pytest.raises(StorageUnavailable):
+        backend.check()
+    assert len(sends) == 2
+
+
+def test_moto_no_such_bucket(moto_backend: S3Backend) -> None:
+    backend = S3Backend(S3Settings(bucket="absent-bucket", region="us-east-1", **KEYS))
     for operation in (
         backend.check,
         lambda: backend.write("a/b.jpg", b"x"),
@@ -321,7 +428,7 @@ def test_moto_no_such_bucket(moto_backend: S3Backend) -> None:
         with pytest.raises(StorageError, match="absent-bucket") as info:
             operation()
         assert not isinstance(info.value, NotFound)
-        assert "moto-secret-xyz" not in str(info.value)
+        assert KEYS["secret_access_key"] not in str(info.value)
 
 
 def test_moto_missing_key(moto_backend: S3Backend) -> None:
@@ -330,6 +437,11 @@ def test_moto_missing_key(moto_backend: S3Backend) -> None:
     with pytest.raises(NotFound):
         moto_backend.stat("a/b.jpg")
     assert moto_backend.delete("a/b.jpg") is False
+
+
+def stub_backend() -> S3Backend:
+    """A backend whose client is only ever stubbed: one attempt, nothing listening."""
+    return S3Backend(S3Settings(bucket="bucket", region="us-east-1", max_attempts=1, **KEYS))
 
 
 @pytest.mark.parametrize(
@@ -341,38 +453,51 @@ def test_moto_missing_key(moto_backend: S3Backend) -> None:
         ("put_object", "SignatureDoesNotMatch", 403, AccessDenied),
         ("get_object", "NoSuchKey", 404, NotFound),
         ("get_object", "NoSuchBucket", 404, StorageError),
+        ("head_bucket", "404", 404, StorageError),
+        ("head_bucket", "403", 403, AccessDenied),
         ("put_object", "SlowDown", 503, StorageUnavailable),
         ("put_object", "InternalError", 500, StorageUnavailable),
         ("put_object", "InvalidRequest", 400, StorageError),
     ],
 )
 def test_error_mapping(operation: str, code: str, status: int, expected: type[Exception]) -> None:
-    backend = S3Backend(
-        "bucket", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="stub-secret-abc", max_attempts=1
-    )
+    backend = stub_backend()
     calls = {
         "head_object": lambda: backend.stat("a/b.jpg"),
         "get_object": lambda: backend.read("a/b.jpg"),
         "put_object": lambda: backend.write("a/b.jpg", b"x"),
+        "head_bucket": backend.check,
     }
     with Stubber(backend.client) as stubber:
         stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
         with pytest.raises(expected) as info:
             calls[operation]()
     assert type(info.value) is expected
-    assert "stub-secret-abc" not in str(info.value)
+    assert KEYS["secret_access_key"] not in str(info.value)
+
+
+def test_delete_errors_are_translated() -> None:
+    backend = stub_backend()
+    listing = {"Contents": [{"Key": "a/1.jpg"}, {"Key": "a/2.jpg"}], "IsTruncated": False}
+    with Stubber(backend.client) as stubber:
+        for code, expected in (("AccessDenied", AccessDenied), ("InternalError", StorageError)):
+            stubber.add_response("list_objects_v2", listing)
+            stubber.add_response("delete_objects", {"Errors": [{"Key": "a/1.jpg", "Code": code, "Message": "no"}]})
+            with pytest.raises(expected) as info:
+                backend.delete_prefix("a/")
+            assert type(info.value) is expected and "s3://bucket/a/" in str(info.value)
 
 
 @pytest.mark.parametrize(("code", "status"), [("PreconditionFailed", 412), ("ConditionalRequestConflict", 409)])
 def test_conditional_conflicts_return_false(code: str, status: int) -> None:
-    backend = S3Backend("bucket", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="s", max_attempts=1)
+    backend = stub_backend()
     with Stubber(backend.client) as stubber:
         stubber.add_client_error("put_object", service_error_code=code, http_status_code=status)
         assert backend.write("a/b.jpg", b"x", if_absent=True) is False
 
 
 def test_conflict_without_if_absent_is_an_error() -> None:
-    backend = S3Backend("bucket", region="us-east-1", access_key_id="AKIDTEST", secret_access_key="s", max_attempts=1)
+    backend = stub_backend()
     with Stubber(backend.client) as stubber:
         stubber.add_client_error("put_object", service_error_code="PreconditionFailed", http_status_code=412)
         with pytest.raises(StorageError):
@@ -381,8 +506,8 @@ def test_conflict_without_if_absent_is_an_error() -> None:
 
 def test_unreachable_endpoint_is_unavailable_quickly() -> None:
     (port,) = free_ports(1)  # nothing listens there once the probe socket is closed
-    backend = S3Backend(
-        "bucket",
+    settings = S3Settings(
+        bucket="bucket",
         endpoint_url=f"http://127.0.0.1:{port}",
         region="us-east-1",
         access_key_id="AKIDTEST",
@@ -392,6 +517,7 @@ def test_unreachable_endpoint_is_unavailable_quickly() -> None:
         read_timeout=0.5,
         max_attempts=2,
     )
+    backend = S3Backend(settings)
     started = time.monotonic()
     for operation in (
         backend.check,
@@ -409,8 +535,6 @@ def test_unreachable_endpoint_is_unavailable_quickly() -> None:
 def test_stream_errors_are_translated() -> None:
     from botocore.exceptions import ReadTimeoutError
 
-    from shiftmedia.backends.s3 import _Body
-
     class DyingBody:
         def read(self, n: int) -> bytes:
             raise ReadTimeoutError(endpoint_url="http://127.0.0.1:1")
@@ -418,50 +542,45 @@ def test_stream_errors_are_translated() -> None:
         def close(self) -> None:
             """Nothing to release: the body never opened a connection."""
 
-    with io.BufferedReader(_Body(DyingBody(), "s3://b/k")) as stream, pytest.raises(StorageUnavailable):
+    with io.BufferedReader(Body(DyingBody(), "b", "k")) as stream, pytest.raises(StorageUnavailable) as info:
         stream.read()
+    assert "s3://b/k" in str(info.value)
 
 
 def test_public_urls() -> None:
-    aws = S3Backend("media-bucket", prefix="img", region="eu-west-1", access_key_id="A", secret_access_key="B")
+    aws = S3Backend(S3Settings(bucket="media-bucket", prefix="img", region="eu-west-1", **KEYS))
     assert aws.public_url("id/a.jpg") == "https://media-bucket.s3.eu-west-1.amazonaws.com/img/id/a.jpg"
-    path_style = S3Backend(
-        "media-bucket", region="eu-west-1", access_key_id="A", secret_access_key="B", force_path_style=True
-    )
+    path_style = S3Backend(S3Settings(bucket="media-bucket", region="eu-west-1", force_path_style=True, **KEYS))
     assert path_style.public_url("id/a.jpg") == "https://s3.eu-west-1.amazonaws.com/media-bucket/id/a.jpg"
+    dotted = S3Backend(S3Settings(bucket="media.example.com", region="eu-west-1", **KEYS))
+    assert dotted.public_url("id/a.jpg") == "https://s3.eu-west-1.amazonaws.com/media.example.com/id/a.jpg"
     custom = S3Backend(
-        "media",
-        endpoint_url="https://s3.example.com:9000/",
-        access_key_id="A",
-        secret_access_key="B",
-        force_path_style=True,
+        S3Settings(bucket="media", endpoint_url="https://s3.example.com:9000/", force_path_style=True, **KEYS)
     )
     assert custom.public_url("id/a.jpg") == "https://s3.example.com:9000/media/id/a.jpg"
-    virtual = S3Backend("media", endpoint_url="https://s3.wasabisys.com", access_key_id="A", secret_access_key="B")
+    virtual = S3Backend(S3Settings(bucket="media", endpoint_url="https://s3.wasabisys.com", **KEYS))
     assert virtual.public_url("id/a.jpg") == "https://media.s3.wasabisys.com/id/a.jpg"
-    cdn = S3Backend(
-        "media", prefix="img", public_url="https://cdn.example.com/img/", access_key_id="A", secret_access_key="B"
-    )
+    cdn = S3Backend(S3Settings(bucket="media", prefix="img", public_url="https://cdn.example.com/img/", **KEYS))
     assert cdn.public_url("id/a.jpg") == "https://cdn.example.com/img/id/a.jpg"
 
 
 def test_private_public_url_is_presigned() -> None:
-    backend = S3Backend(
-        "media",
+    settings = S3Settings(
+        bucket="media",
         region="us-east-1",
         access_key_id="AKIDTEST",
         secret_access_key="presign-secret",
         private=True,
         presign_expiry=120,
     )
-    url = backend.public_url("id/a.jpg")
+    url = S3Backend(settings).public_url("id/a.jpg")
     query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-Expires"] == ["120"] and "X-Amz-Signature" in query
     assert "presign-secret" not in url
 
 
-def test_from_env() -> None:
-    backend = S3Backend.from_env(
+def test_settings_configure_the_backend() -> None:
+    settings = Settings.from_values(
         {
             "S3_ENDPOINT": "http://127.0.0.1:9",
             "S3_REGION": "eu-central-1",
@@ -476,15 +595,23 @@ def test_from_env() -> None:
             "SHIFTMEDIA_PRESIGN_EXPIRY": "900",
         }
     )
+    backend = S3Backend(settings.s3)
     assert (backend.bucket, backend.prefix, backend.region) == ("b-1", "media/", "eu-central-1")
-    assert backend.force_path_style and backend.private and backend.presign_expiry == 900
-    assert backend.endpoint_url == "http://127.0.0.1:9"
-    aws = S3Backend.from_env({"S3_BUCKET": "b-2", "S3_ENDPOINT": "", "S3_FORCE_PATH_STYLE": "false"})
-    assert aws.endpoint_url is None and not aws.force_path_style and not aws.private
+    assert backend.private and backend.presign_expiry == 900
+    assert backend.client.meta.endpoint_url == "http://127.0.0.1:9" and not backend.is_aws
+    assert backend.client.meta.config.s3["addressing_style"] == "path"
+    put = {"Bucket": "b-1", "Key": "media/id/a.jpg", "Body": b"x", "ContentType": "image/jpeg"}
+    with Stubber(backend.client) as stubber:
+        stubber.add_response("put_object", {}, {**put, "ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "kms-key"})
+        assert backend.write("id/a.jpg", b"x") is True
+
+    aws = S3Backend(Settings.from_values({"S3_BUCKET": "b-2", "S3_ENDPOINT": "", "S3_FORCE_PATH_STYLE": "false"}).s3)
+    assert aws.is_aws and aws.client.meta.endpoint_url.endswith(".amazonaws.com")
+    assert aws.client.meta.config.s3["addressing_style"] == "auto" and not aws.private
 
 
 @pytest.mark.parametrize(
-    "environ",
+    "values",
     [
         {},
         {"S3_BUCKET": ""},
@@ -494,11 +621,13 @@ def test_from_env() -> None:
         {"S3_BUCKET": "b", "S3_ACCESS_KEY_ID": "only-the-id"},
         {"S3_BUCKET": "b", "SHIFTMEDIA_PRESIGN_EXPIRY": "soon"},
         {"S3_BUCKET": "b", "S3_PREFIX": "../up"},
+        {"S3_BUCKET": "b", "AWS_MAX_ATTEMPTS": "0"},
+        {"S3_BUCKET": "b", "AWS_RETRY_MODE": "eager"},
     ],
 )
-def test_from_env_rejects_bad_config(environ: dict[str, str]) -> None:
+def test_bad_settings_are_config_errors(values: dict[str, str]) -> None:
     with pytest.raises(ConfigError):
-        S3Backend.from_env(environ)
+        S3Backend(Settings.from_values(values).s3)
 
 
 class BrokenAfter(io.RawIOBase):

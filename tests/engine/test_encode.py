@@ -7,7 +7,8 @@ import io
 import pytest
 from PIL import Image
 
-from shiftmedia.engine.encode import CONTENT_TYPES, Timing, encode
+from shiftmedia.engine.encode import Timing, encode
+from shiftmedia.engine.load import MEDIA_TYPES
 from shiftmedia.spec import FORMATS, ResizeSpec
 
 STILL = Timing(durations=(0,), loop=None)
@@ -37,7 +38,7 @@ def test_each_format_writes_what_it_says(fmt: str) -> None:
     assert decoded.format == PILLOW_FORMATS[fmt] and decoded.size == (120, 90)
     assert not decoded.getexif()
     assert not {"exif", "icc_profile", "xmp", "XML:com.adobe.xmp"} & set(decoded.info)
-    assert fmt in CONTENT_TYPES
+    assert fmt in MEDIA_TYPES
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from boto3.s3.transfer import TransferConfig
 
 from shiftmedia.backends.s3 import S3Backend
+from shiftmedia.settings import S3Settings
 
 from .seaweedfs import SeaweedError, SeaweedFS
 
@@ -32,12 +34,17 @@ def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
     server.stop()
 
 
-def _backend_for(server: SeaweedFS, bucket: str, **options: Any) -> S3Backend:
-    """An :class:`S3Backend` on ``server``'s ``bucket`` with test credentials and short timeouts."""
+def _backend_for(
+    server: SeaweedFS, bucket: str, *, transfer_config: TransferConfig | None = None, **options: Any
+) -> S3Backend:
+    """An :class:`S3Backend` on ``server``'s ``bucket`` with test credentials and short timeouts.
+
+    ``options`` are :class:`S3Settings` fields (``prefix``, ``private``, ``max_attempts``…).
+    """
     options.setdefault("connect_timeout", 2)
     options.setdefault("read_timeout", 20)
-    return S3Backend(
-        bucket,
+    settings = S3Settings(
+        bucket=bucket,
         endpoint_url=server.endpoint,
         region="us-east-1",
         access_key_id=server.access_key,
@@ -45,6 +52,7 @@ def _backend_for(server: SeaweedFS, bucket: str, **options: Any) -> S3Backend:
         force_path_style=True,
         **options,
     )
+    return S3Backend(settings, transfer_config=transfer_config)
 
 
 def remove_bucket(client: Any, name: str) -> None:

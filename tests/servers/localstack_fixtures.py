@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from shiftmedia.backends.s3 import S3Backend
 from shiftmedia.cli import main
+from shiftmedia.settings import S3Settings
 
 from ..conftest import SECRET_KEYS
 from .fixtures import remove_bucket
@@ -53,14 +54,15 @@ class WebsiteBucket:
 def localstack_backend(server: LocalStack, bucket: str, **options: Any) -> S3Backend:
     """An :class:`S3Backend` on ``server``'s ``bucket`` with its credentials and short timeouts.
 
-    Its public URL is the bucket's website endpoint under the backend's prefix.
+    ``options`` are :class:`S3Settings` fields. The public URL is the bucket's
+    website endpoint under the backend's prefix.
     """
     prefix = str(options.pop("prefix", WEBSITE_PREFIX)).strip("/")
     options.setdefault("public_url", server.website_url(bucket, prefix).rstrip("/"))
     options.setdefault("connect_timeout", 2)
     options.setdefault("read_timeout", 20)
-    return S3Backend(
-        bucket,
+    settings = S3Settings(
+        bucket=bucket,
         prefix=prefix,
         endpoint_url=server.endpoint,
         region=REGION,
@@ -69,6 +71,7 @@ def localstack_backend(server: LocalStack, bucket: str, **options: Any) -> S3Bac
         force_path_style=True,
         **options,
     )
+    return S3Backend(settings)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The shiftmedia service as production runs it: gunicorn with deploy/gunicorn.conf.py.
+"""The shiftmedia service as production runs it: gunicorn with the packaged settings module.
 
 Tests start it on a free 127.0.0.1 port with the settings they give (nothing
 ``SHIFTMEDIA_*``, ``S3_*`` or ``AWS_*`` leaks in from the caller's
@@ -21,7 +21,8 @@ from .http import free_port
 from .process import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
-GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
+#: gunicorn's spelling of a settings module imported by name: webapp/gunicorn_conf.py, as installed.
+GUNICORN_CONF = "python:shiftmedia_webapp.gunicorn_conf"
 START_TIMEOUT = 30.0
 
 
@@ -57,7 +58,7 @@ class Service(ServerProcess):
                 "PROMETHEUS_MULTIPROC_DIR": str(self.log_path.with_suffix(".prometheus")),
             }
         )
-        command = [str(Path(sys.executable).parent / "gunicorn"), "--config", str(GUNICORN_CONF)]
+        command = [str(Path(sys.executable).parent / "gunicorn"), "--config", GUNICORN_CONF]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from shiftmedia.errors import Overloaded
-from shiftmedia.work import ResizeScheduler
+from shiftmedia.scheduler import ResizeScheduler
 
 
 def test_concurrent_calls_for_one_key_share_one_run() -> None:

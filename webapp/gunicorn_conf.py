@@ -1,15 +1,29 @@
-"""gunicorn settings for the shiftmedia service: ``gunicorn -c deploy/gunicorn.conf.py``.
+"""gunicorn settings for the shiftmedia service, shipped in the package.
+
+After ``pip install 'shiftmedia[server]'``, from any directory::
+
+    gunicorn -c python:shiftmedia_webapp.gunicorn_conf
 
 gunicorn reads the module-level names below as its settings; the application
 (``shiftmedia_webapp:create_app()``) is named here too, so no positional argument is needed.
 Every value can be tuned from the environment the service already reads
-(``/etc/shiftmedia/env`` under systemd):
+(``/etc/shiftmedia/env`` under systemd); gunicorn's own command-line flags and
+``GUNICORN_CMD_ARGS`` still override what this module sets.
 
 ``SHIFTMEDIA_BIND``
-    listen address, default ``127.0.0.1:8000`` (behind nginx or a CDN origin; a
-    comma-separated list binds several, ``unix:/run/shiftmedia/sock`` a socket).
+    listen address (behind nginx or a CDN origin; a comma-separated list binds
+    several, ``unix:/run/shiftmedia/sock`` a socket).
+``PORT``
+    the container and platform convention gunicorn itself follows: when
+    ``SHIFTMEDIA_BIND`` is unset or empty, bind ``0.0.0.0:$PORT``. With neither,
+    the service listens on ``127.0.0.1:8000``.
 ``SHIFTMEDIA_WORKERS``
     worker processes, default: the usable CPU cores, at most :data:`MAX_WORKERS`.
+``WEB_CONCURRENCY``
+    the platform convention for the worker count (Heroku and others set it;
+    gunicorn's own default reads it): used when ``SHIFTMEDIA_WORKERS`` is unset
+    or empty. shiftmedia's own name wins when both are set, so an operator's
+    explicit choice is never overridden by what a platform injects.
 ``SHIFTMEDIA_THREADS``
     threads per worker, default :data:`DEFAULT_THREADS`.
 ``SHIFTMEDIA_MAX_CONCURRENT_RESIZES``
@@ -69,6 +83,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+#: Where the service listens when neither ``SHIFTMEDIA_BIND`` nor ``PORT`` says otherwise.
+DEFAULT_BIND = "127.0.0.1:8000"
 #: Upper bound on the default number of workers.
 MAX_WORKERS = 8
 #: Threads per worker unless ``SHIFTMEDIA_THREADS`` says otherwise.
@@ -86,10 +102,24 @@ def _int_from_env(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    value = math.ceil(float(raw))
+    try:
+        value = math.ceil(float(raw))
+    except (ValueError, OverflowError):
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, not {raw!r}")
     return value
+
+
+def _first_int_from_env(names: tuple[str, ...], default: int) -> int:
+    """The first of ``names`` that is set and not empty, as :func:`_int_from_env` reads it; else ``default``.
+
+    A later name is not even parsed when an earlier one is set: the earlier one wins outright.
+    """
+    for name in names:
+        if os.environ.get(name, "").strip():
+            return _int_from_env(name, default)
+    return default
 
 
 def usable_cores() -> int:
@@ -104,10 +134,18 @@ def usable_cores() -> int:
     return max(1, cores)
 
 
-def bind_addresses(raw: str) -> list[str]:
-    """The comma-separated addresses in ``raw``, or ``127.0.0.1:8000`` when there are none."""
+def bind_addresses(raw: str, port: str = "") -> list[str]:
+    """The comma-separated addresses in ``raw``; when there are none, ``0.0.0.0:<port>`` if ``port``
+    is given (gunicorn's ``$PORT`` convention), else :data:`DEFAULT_BIND`."""
     addresses = [address.strip() for address in raw.split(",") if address.strip()]
-    return addresses or ["127.0.0.1:8000"]
+    if addresses:
+        return addresses
+    port = port.strip()
+    if port:
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"PORT must be a TCP port number (1-65535), not {port!r}")
+        return [f"0.0.0.0:{int(port)}"]
+    return [DEFAULT_BIND]
 
 
 def default_workers() -> int:
@@ -118,9 +156,9 @@ def default_workers() -> int:
 resize_timeout = _int_from_env("SHIFTMEDIA_RESIZE_TIMEOUT", DEFAULT_RESIZE_TIMEOUT)
 
 wsgi_app = "shiftmedia_webapp:create_app()"
-bind = bind_addresses(os.environ.get("SHIFTMEDIA_BIND", ""))
+bind = bind_addresses(os.environ.get("SHIFTMEDIA_BIND", ""), os.environ.get("PORT", ""))
 worker_class = "gthread"
-workers = _int_from_env("SHIFTMEDIA_WORKERS", default_workers())
+workers = _first_int_from_env(("SHIFTMEDIA_WORKERS", "WEB_CONCURRENCY"), default_workers())
 threads = _int_from_env("SHIFTMEDIA_THREADS", DEFAULT_THREADS)
 timeout = resize_timeout + TIMEOUT_MARGIN
 graceful_timeout = resize_timeout + TIMEOUT_MARGIN

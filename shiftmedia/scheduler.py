@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import Overloaded
 
@@ -22,9 +22,11 @@ T = TypeVar("T")
 
 
 @dataclass
-class _Call(Generic[T]):
+class _Call:
+    """One call under way: its waiters wait on ``done``, then read ``result`` or ``error``."""
+
     done: threading.Event = field(default_factory=threading.Event)
-    result: T | None = None
+    result: Any = None
     error: BaseException | None = None
 
 
@@ -46,7 +48,7 @@ class ResizeScheduler:
         self.timeout = timeout
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._lock = threading.Lock()
-        self._calls: dict[str, _Call[object]] = {}
+        self._calls: dict[str, _Call] = {}
         self._running = 0
 
     @property
@@ -68,10 +70,10 @@ class ResizeScheduler:
                 raise Overloaded(f"the resize of {key} did not finish within {self.timeout:g} s")
             if call.error is not None:
                 raise call.error
-            return Outcome(call.result, True)  # type: ignore[arg-type]
+            return Outcome(call.result, True)
         try:
-            call.result = self._run_in_slot(fn, started)
-            return Outcome(call.result, False)  # type: ignore[arg-type]
+            result = call.result = self._run_in_slot(fn, started)
+            return Outcome(result, False)
         except BaseException as error:
             call.error = error
             raise

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
-from .backends.s3 import S3Backend
-from .errors import ConfigError, ShiftMediaError
+from ...errors import ConfigError, ShiftMediaError
+from .backend import S3Backend
+from .errors import LIBRARY_ERRORS, error_code
 
 #: First characters of ids (hex): one routing rule each when the bucket has no prefix.
 _ID_FIRST_CHARS = "0123456789abcdef"
@@ -130,7 +132,7 @@ def apply(backend: S3Backend, app_url: str, url_prefix: str = "/media", *, publi
             "BlockPublicPolicy": False,
             "RestrictPublicBuckets": False,
         }
-        if backend.endpoint_url is None:
+        if backend.is_aws:  # an AWS-only API: S3-compatible stores lack it or refuse it
             backend.call(
                 "put public access block",
                 None,
@@ -189,13 +191,13 @@ def _same(got: bytes, expected: bytes) -> None:
 def _same_rules(backend: S3Backend, expected: list[dict[str, Any]]) -> None:
     try:
         website = backend.client.get_bucket_website(Bucket=backend.bucket)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchWebsiteConfiguration":
+    except LIBRARY_ERRORS as exc:
+        if isinstance(exc, ClientError) and error_code(exc)[0] == "NoSuchWebsiteConfiguration":
             raise ShiftMediaError("the bucket has no website configuration: run shiftmedia s3 setup") from None
         raise backend.translate(exc, "get website", None) from None
     if _normalise(website.get("RoutingRules", [])) != _normalise(expected):
         raise ShiftMediaError("the website routing rules differ from what shiftmedia s3 setup writes")
 
 
-def _normalise(rules: list[dict[str, Any]]) -> list[str]:
+def _normalise(rules: Sequence[Mapping[str, object]]) -> list[str]:
     return sorted(json.dumps(rule, sort_keys=True) for rule in rules)

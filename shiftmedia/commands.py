@@ -1,0 +1,168 @@
+"""The storage verbs shared by ``shiftmedia`` and ``flask shiftmedia``: put, url, resize, delete.
+
+Each command asks the invocation for its :class:`~shiftmedia.storage.Storage`
+(:func:`storage_of`): the one an embedding app gave (:func:`use_storage`), or
+one built once from the settings (:func:`settings_of`). Results are one plain
+line or, with ``--json``, one JSON object; library errors are one line on
+standard error and exit status 1 (:class:`OneLineErrors`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import ShiftMediaError
+from .settings import Settings
+from .spec import FORMATS, GRAVITIES, MODES
+from .storage import Storage
+
+EXIT_ERROR = 1
+_SETTINGS = "shiftmedia.settings"
+_STORAGE = "shiftmedia.storage"
+
+
+class OneLineErrors(click.Group):
+    """A group that reports library errors as one line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ShiftMediaError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(EXIT_ERROR)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def _gravity(_ctx: click.Context, _param: click.Parameter, value: str) -> str | tuple[float, float]:
+    """A compass point, or a focal point written ``X,Y`` in fractions (``0.3,0.6``)."""
+    if value in GRAVITIES:
+        return value
+    try:
+        x, y = (float(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter(f"use one of {', '.join(GRAVITIES)} or X,Y fractions such as 0.3,0.6") from None
+    return (x, y)
+
+
+def _rect(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[int, int, int, int] | None:
+    """A crop rectangle written ``X,Y,W,H`` in source pixels."""
+    if value is None:
+        return None
+    try:
+        x, y, w, h = (int(part) for part in value.split(","))
+    except ValueError:
+        raise click.BadParameter("use X,Y,WIDTH,HEIGHT in pixels, e.g. 100,50,800,600") from None
+    return (x, y, w, h)
+
+
+def resize_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every resize-making command shares, passed on as ``options``."""
+    for decorator in reversed(
+        [
+            click.option("--mode", type=click.Choice(MODES), default="fit", show_default=True),
+            click.option("--quality", type=click.IntRange(1, 100), help="1-100 (lossy formats); default per format."),
+            click.option("--upscale/--no-upscale", default=False, show_default=True, help="Enlarge small originals."),
+            click.option(
+                "--gravity",
+                default="c",
+                show_default=True,
+                callback=_gravity,
+                help=f"fill/crop/pad anchor: {', '.join(GRAVITIES)}, or a focal point X,Y (fractions).",
+            ),
+            click.option("--background", help="Pad and JPEG-flatten colour, rrggbb or rrggbbaa."),
+            click.option("--rect", callback=_rect, help="crop mode's source rectangle X,Y,W,H in pixels."),
+            click.option(
+                "--keep-icc", is_flag=True, help="Keep the source's ICC profile instead of converting to sRGB."
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """The settings of this invocation, parsed once."""
+    if _SETTINGS not in ctx.meta:
+        ctx.meta[_SETTINGS] = Settings.load(config_file=ctx.find_root().obj)
+    settings: Settings = ctx.meta[_SETTINGS]
+    return settings
+
+
+def storage_of(ctx: click.Context) -> Storage:
+    """The storage of this invocation: the one :func:`use_storage` gave, or one built from the settings."""
+    if _STORAGE not in ctx.meta:
+        use_storage(ctx, Storage.from_settings(settings_of(ctx)))
+    storage: Storage = ctx.meta[_STORAGE]
+    return storage
+
+
+def use_storage(ctx: click.Context, storage: Storage) -> None:
+    """Make the commands under ``ctx`` use ``storage`` (an embedding app's, for ``flask shiftmedia``)."""
+    ctx.meta[_STORAGE] = storage
+
+
+def emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
+    click.echo(json.dumps(payload, sort_keys=True) if as_json else text)
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", help="File name to store under (default: the file's own name).")
+@json_option
+@click.pass_context
+def put(ctx: click.Context, /, path: Path, name: str | None, as_json: bool) -> None:
+    """Store the image at PATH as a new original; print its id and URL."""
+    storage = storage_of(ctx)
+    media_id = storage.put(path, filename=name)
+    url = storage.original_url(media_id)
+    emit(as_json, {"id": media_id, "url": url}, f"{media_id}\n{url}")
+
+
+@click.command()
+@click.argument("media_id", metavar="ID")
+@click.argument("size")
+@resize_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format  [default: webp]")
+@json_option
+@click.pass_context
+def url(ctx: click.Context, /, media_id: str, size: str, fmt: str | None, as_json: bool, **options: Any) -> None:
+    """Print the signed URL of ID resized to SIZE (WxH, 0 for an auto side)."""
+    storage = storage_of(ctx)
+    key = storage.resize_key(media_id, size, format=fmt, **options)
+    address = storage.url_for_key(key)
+    emit(as_json, {"url": address, "key": key}, address)
+
+
+@click.command()
+@click.argument("url_or_key")
+@json_option
+@click.pass_context
+def resize(ctx: click.Context, /, url_or_key: str, as_json: bool) -> None:
+    """Create the derivative a signed URL or key names (now, not on first request)."""
+    made = storage_of(ctx).create_resize(url_or_key)
+    size = len(made.data)
+    payload = {"key": made.key, "width": made.width, "height": made.height, "format": made.format, "bytes": size}
+    verb = "created" if made.created else "exists"
+    emit(as_json, payload, f"{verb} {made.key} ({made.width}x{made.height} {made.format}, {size} bytes)")
+
+
+@click.command()
+@click.argument("media_id", metavar="ID")
+@json_option
+@click.pass_context
+def delete(ctx: click.Context, /, media_id: str, as_json: bool) -> None:
+    """Delete the original ID and every derivative of it."""
+    count = storage_of(ctx).delete(media_id)
+    emit(as_json, {"id": media_id, "deleted": count}, f"deleted {count} objects of {media_id}")
+
+
+#: The commands that work on a storage, in ``shiftmedia`` and in ``flask shiftmedia``.
+STORAGE_COMMANDS: tuple[click.Command, ...] = (put, url, resize, delete)

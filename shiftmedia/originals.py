@@ -1,0 +1,91 @@
+"""Originals: reading an upload, and finding the stored original of an id.
+
+An id's folder holds its original and its derivatives; the id alone does not
+say the original's file name, so :class:`OriginalNames` finds it by listing
+the folder once and remembers it (a bounded LRU per process).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import IO
+
+from .backends.base import Backend
+from .errors import LimitExceeded, NotFound
+from .ids import id_folder
+from .spec import looks_like_derivative
+
+Source = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
+
+CACHE_SIZE = 4096
+
+
+class OriginalNames:
+    """The file name of each id's original in ``backend``, listed once, then remembered."""
+
+    def __init__(self, backend: Backend, size: int = CACHE_SIZE) -> None:
+        self._backend = backend
+        self._size = size
+        self._names: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def key(self, media_id: str) -> str:
+        """The key of an id's original; :class:`NotFound` if there is none."""
+        folder = id_folder(media_id)
+        with self._lock:
+            name = self._names.get(media_id)
+            if name is not None:
+                self._names.move_to_end(media_id)
+        if name is None:
+            name = next(
+                (
+                    info.key.rsplit("/", 1)[1]
+                    for info in self._backend.list(f"{folder}/")
+                    if "/" not in info.key[len(folder) + 1 :] and not looks_like_derivative(info.key.rsplit("/", 1)[1])
+                ),
+                None,
+            )
+            if name is None:
+                raise NotFound(f"no media with id {media_id}")
+            self.remember(media_id, name)
+        return f"{folder}/{name}"
+
+    def remember(self, media_id: str, name: str) -> None:
+        """Note that ``media_id``'s original is called ``name``."""
+        with self._lock:
+            self._names[media_id] = name
+            self._names.move_to_end(media_id)
+            while len(self._names) > self._size:
+                self._names.popitem(last=False)
+
+    def forget(self, media_id: str) -> None:
+        """Drop what is known of ``media_id`` (it was deleted)."""
+        with self._lock:
+            self._names.pop(media_id, None)
+
+
+def read_source(source: Source, limit: int) -> tuple[bytes, str | None]:
+    """The bytes of a path, file object or bytes (at most ``limit``), and the file name it carries."""
+    if isinstance(source, (bytes, bytearray)):
+        data, name = bytes(source), None
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            with path.open("rb") as stream:
+                data = stream.read(limit + 1)
+        except FileNotFoundError:
+            raise NotFound(f"no file {path}") from None
+        name = path.name
+    elif isinstance(source, io.IOBase) or hasattr(source, "read"):
+        data = source.read(limit + 1)
+        given = getattr(source, "name", None)
+        name = given if isinstance(given, str) else None
+    else:
+        raise TypeError("source must be a path, bytes or a binary file object")
+    if len(data) > limit:
+        raise LimitExceeded(f"the upload is larger than {limit} bytes")
+    return data, name
