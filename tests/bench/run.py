@@ -9,6 +9,8 @@ It measures, in one run, the issue's targets for the engine and the service:
   alike (median ms per image, geometric mean across images);
 - HTTP throughput at concurrency 2: our service under gunicorn (every request a
   miss that creates and stores a derivative) against thumbor, same client;
+- the service's overhead per miss at concurrency 1: a miss through the shipped
+  gunicorn config against the in-process engine for the same work;
 - quality: PSNR of our output against a full-resolution LANCZOS reference;
 - memory: peak RSS growth of one resize of the 22 MP JPEG, in a fresh process.
 
@@ -41,6 +43,7 @@ from .common import Settings, log, pick_images
 from .engine_bench import bench_engines, print_engine_tables
 from .http_bench import bench_http, print_http
 from .memory import measure_memory, memory_image, print_memory
+from .overhead_bench import bench_overhead, print_overhead
 from .peers import VipsWorker, vips_available
 from .quality_bench import measure_quality, print_quality
 from .servers import THUMBOR_VENV, WORKERS, thumbor_available
@@ -53,6 +56,10 @@ writing the same kind of JPEG (progressive, optimised Huffman tables)."""
 
 TARGET_HTTP_RATIO = {FILL_400.name: 3.0, FIT_1280.name: 1.5}
 """Lowest allowed images/s of our service as a multiple of thumbor's."""
+
+TARGET_OVERHEAD_RATIO = 1.10
+"""Highest allowed wall time of a miss through the shipped gunicorn config, at concurrency 1,
+as a multiple of the in-process engine time for the same work."""
 
 TARGET_PSNR_DB = 40.0
 TARGET_MEMORY_MIB = 40.0
@@ -119,6 +126,7 @@ def targets(
     memory: dict[str, dict[str, dict[str, Any]]] | None,
     memory_path: Path | None,
     corpus: Corpus,
+    overhead: dict[str, Any] | None = None,
 ) -> list[Target]:
     """The issue's targets with the measured values (NaN where not measured)."""
     found: list[Target] = []
@@ -133,6 +141,12 @@ def targets(
             value = ratio(http[workload.name]["ours"]["images_per_s"], http[workload.name]["thumbor"]["images_per_s"])
         found.append(
             Target(f"HTTP c=2 {workload.label}: img/s / thumbor", value, TARGET_HTTP_RATIO[workload.name], False, "x")
+        )
+    for workload in WORKLOADS:
+        value = overhead[workload.name]["ratio"] if overhead else math.nan
+        added = f"{fmt(overhead[workload.name]['added_ms'], 1)} ms added, median" if overhead else ""
+        found.append(
+            Target(f"service c=1 {workload.label}: miss / engine", value, TARGET_OVERHEAD_RATIO, True, "x", added)
         )
     note = "fallback images, not the cam_* corpus" if corpus.fallback else ""
     for workload in WORKLOADS:
@@ -215,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = {path: path.read_bytes() for path in images}
     checks: list[str] = []
     results: dict[str, Any] = {"settings": settings.__dict__, "corpus": corpus.source, "fallback": corpus.fallback}
-    engine_summary = http_summary = None
+    engine_summary = http_summary = overhead_summary = None
     quality = memory = None
     memory_path: Path | None = None
 
@@ -257,6 +271,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             checks.append(f"HTTP benchmark failed: {type(error).__name__}: {error}")
         results["http"] = http_summary
 
+        try:
+            overhead = bench_overhead(images, data, settings, workdir, checks)
+            overhead_summary = print_overhead(overhead, images)
+        except Exception as error:  # noqa: BLE001 - one failed part must not hide the others
+            checks.append(f"overhead benchmark failed: {type(error).__name__}: {error}")
+        results["overhead"] = overhead_summary
+
         log("quality")
         quality = measure_quality(images, data, vips, workdir)
         print_quality(quality, images)
@@ -271,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             checks.append(f"memory measurement failed: {error}")
         results["memory"] = {"image": memory_path.name, "by_workload": memory}
 
-    found_targets = targets(engine_summary, http_summary, quality, memory, memory_path, corpus)
+    found_targets = targets(engine_summary, http_summary, quality, memory, memory_path, corpus, overhead_summary)
     print("\nTargets")
     for target in found_targets:
         print("  " + target.line())

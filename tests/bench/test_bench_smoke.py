@@ -16,9 +16,11 @@ import pytest
 from PIL import Image
 
 from shiftmedia.engine.encode import PROGRESSIVE_MIN_PIXELS
+from tests.bench.common import Settings as BenchSettings
 from tests.bench.common import size_ok, table
 from tests.bench.http_load import LoadClient
 from tests.bench.local_engines import naive_pillow, ours
+from tests.bench.overhead_bench import bench_overhead, print_overhead
 from tests.bench.quality import psnr, psnr_of_encoded, reference, upright_srgb
 from tests.bench.run import Target, clean_json
 from tests.bench.servers import ManagedServer, _alive, free_port, thumbor_config
@@ -177,3 +179,16 @@ def test_managed_server_starts_and_stops(tmp_path: Path) -> None:
     pids = server.pids()
     server.stop()
     assert pids and not any(_alive(pid) for pid in pids)
+
+
+@pytest.mark.integration
+def test_overhead_bench_runs_through_the_shipped_config(tmp_path: Path, fixtures: Path) -> None:
+    image = fixtures / "jpeg_progressive_1280x960.jpg"
+    checks: list[str] = []
+    runs = bench_overhead([image], {image: image.read_bytes()}, BenchSettings.for_run(True), tmp_path, checks)
+    assert checks == []
+    summary = print_overhead(runs, [image])
+    for workload in WORKLOADS:
+        assert len(runs[workload.name]["http"][image.name]) == len(runs[workload.name]["engine"][image.name]) == 1
+        assert summary[workload.name]["ratio"] > 1.0 and summary[workload.name]["added_ms"] > 0
+    assert "/media/" in (tmp_path / "overhead-access.log").read_text()
