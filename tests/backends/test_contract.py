@@ -49,12 +49,11 @@ class FailingStream(io.RawIOBase):
         return n
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.integration)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    """Each backend in turn; S3 on a fresh bucket of the session's SeaweedFS."""
+    """Each backend in turn; S3 on a fresh bucket of the session's SeaweedFS (an integration test)."""
     if request.param == "local":
         return LocalBackend(tmp_path / "root", "http://media.test/media")
-    request.applymarker(pytest.mark.integration)
     return request.getfixturevalue("s3_backend")
 
 
