@@ -14,9 +14,10 @@ they can be recreated from the originals on demand.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .backends import backend_at
 from .backends.base import IMMUTABLE, Backend, ObjectInfo
@@ -51,22 +52,24 @@ class MigrationReport:
         return not self.failed
 
 
-class _HashingReader:
+class _HashingReader(io.RawIOBase):
     """A read-only stream that feeds everything read through SHA-256 and counts bytes."""
 
     def __init__(self, stream: BinaryIO) -> None:
+        super().__init__()
         self._stream = stream
         self.digest = hashlib.sha256()
         self.size = 0
 
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._stream.read(size)
-        self.digest.update(chunk)
-        self.size += len(chunk)
-        return chunk
-
     def readable(self) -> bool:
         return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._stream.read(len(buffer))
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
 
 
 def _sha256(backend: Backend, key: str) -> tuple[int, str]:
@@ -96,7 +99,7 @@ def _copy(source: Backend, target: Backend, info: ObjectInfo, derivative: bool) 
         reader = _HashingReader(stream)
         target.write(
             info.key,
-            reader,  # type: ignore[arg-type]
+            io.BufferedReader(reader, _CHUNK),
             content_type=info.content_type,
             cache_control=IMMUTABLE if derivative else None,
         )
