@@ -9,8 +9,10 @@ verbs live in :mod:`shiftmedia.commands`, shared with ``flask shiftmedia``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +118,35 @@ def migrate(ctx: click.Context, /, source: str, target: str, derivatives: bool, 
         sys.exit(EXIT_ERROR)
 
 
+@main.command()
+@click.option("--retired", is_flag=True, required=True, help="Derivatives no current secret key verifies.")
+@click.option("--delete", "really", is_flag=True, help="Delete them (without it: a dry run that only lists).")
+@json_option
+@click.pass_context
+def prune(ctx: click.Context, /, retired: bool, really: bool, as_json: bool) -> None:
+    """List (or, with --delete, remove) derivatives signed with retired keys.
+
+    After a key is removed from SHIFTMEDIA_SECRET_KEYS the service answers its
+    URLs 403, but the objects stay in the bucket (and CDN) until pruned.
+    """
+    from tqdm import tqdm
+
+    storage = storage_of(ctx)
+    found: list[str] = []
+    with tqdm(unit=" keys", desc="deleting" if really else "dry run", disable=as_json or None) as bar:
+        for key in storage.retired_derivatives():
+            if really:
+                storage.remove(key)
+            found.append(key)
+            bar.update(1)
+    verb = "deleted" if really else "would delete"
+    emit(
+        as_json,
+        {"keys": found, "deleted": len(found) if really else 0, "dry_run": not really},
+        "\n".join([*found, f"{verb} {len(found)} derivatives signed with retired keys"]),
+    )
+
+
 @main.group()
 def s3() -> None:
     """Set up and check an S3 bucket for shiftmedia (S3_* settings)."""
@@ -182,11 +213,41 @@ def check(ctx: click.Context, /, app_url: str | None, url_prefix: str, as_json: 
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--debug", is_flag=True, help="Flask debug mode (reloader, tracebacks): development only.")
+@click.option(
+    "--demo-upload/--no-demo-upload",
+    default=True,
+    show_default=True,
+    help="The demo page's upload form (with SHIFTMEDIA_API_TOKENS set, it asks for a token).",
+)
 @click.pass_context
-def serve(ctx: click.Context, /, host: str, port: int, debug: bool) -> None:
-    """Run the development server (use gunicorn 'shiftmedia_webapp:create_app()' in production)."""
+def serve(ctx: click.Context, /, host: str, port: int, debug: bool, demo_upload: bool) -> None:
+    """Run the development server (use gunicorn -c python:shiftmedia_webapp.gunicorn_conf in production)."""
     from shiftmedia_webapp import create_app
 
+    settings = replace(settings_of(ctx), demo_upload=demo_upload)
+    if not ipaddress_is_loopback(host):
+        click.echo(
+            f"WARNING: {host}:{port} is reachable from the network, and this is the development server: it "
+            "neither buffers nor times out slow clients. Expose the service only through a buffering front "
+            "(deploy/nginx) with gunicorn -c python:shiftmedia_webapp.gunicorn_conf.",
+            err=True,
+        )
+        if demo_upload and not settings.api_tokens:
+            click.echo(
+                "WARNING: the demo upload is OPEN to anyone who can reach it. Set SHIFTMEDIA_API_TOKENS to "
+                "require a token, or pass --no-demo-upload.",
+                err=True,
+            )
     storage = storage_of(ctx)
     storage.check()
-    create_app(settings=settings_of(ctx), storage=storage).run(host=host, port=port, debug=debug)
+    create_app(settings=settings, storage=storage).run(host=host, port=port, debug=debug)
+
+
+def ipaddress_is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -18,7 +18,7 @@ from .spec import looks_like_derivative
 
 _ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ID_PATH_RE = re.compile(r"[0-9a-f]{8}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{12}")
-_KEY_RE = re.compile(rf"(?P<folder>{_ID_PATH_RE.pattern})/(?P<name>[A-Za-z0-9._-]+)")
+_KEY_RE = re.compile(rf"(?P<folder>{_ID_PATH_RE.pattern})/(?P<name>[A-Za-z0-9._-]{{1,255}})")
 MAX_STEM_LENGTH = 80
 DEFAULT_STEM = "image"
 

@@ -24,8 +24,7 @@ object per resize and nobody can mint cache-busting variants of a signed URL.
   point in thousandths of the width and height, fill and crop only; default
   centre), ``bg<rrggbb|rrggbbaa>`` (pad, and jpg's flattening of transparency;
   default opaque white) and ``icc`` (keep the source's RGB or grey ICC profile
-  instead of converting to sRGB).
-* ``ext`` is the output format.
+  instead of converting to sRGB). ``ext`` is the output format.
 """
 
 from __future__ import annotations
@@ -44,7 +43,9 @@ DEFAULT_QUALITY: Final = {"jpg": 85, "webp": 80, "avif": 60, "png": 0, "gif": 0}
 DEFAULT_FORMAT: Final = "webp"
 DEFAULT_BACKGROUND: Final = "ffffff"
 MAX_SIDE: Final = 16383
-SIGNATURE_LENGTH: Final = 43
+#: 32 bytes in unpadded base64url: 43 characters, the last holding 4 bits and 2 zero bits, so only
+#: 16 may end it; any other decodes to the same bytes (4 spellings of one signature, 4 objects).
+_SIGNATURE = r"[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]"
 
 _SIDE = r"0|[1-9][0-9]{0,4}"
 _STEM = (
@@ -55,7 +56,7 @@ _STEM = (
     r"(?P<options>(?:-[a-z][a-z0-9]*)*)"
 )
 _UNSIGNED_RE = re.compile(rf"{_STEM}\.(?P<ext>[a-z]+)")
-_SIGNED_RE = re.compile(rf"{_STEM}-(?P<signature>[A-Za-z0-9_-]{{{SIGNATURE_LENGTH}}})\.(?P<ext>[a-z]+)")
+_SIGNED_RE = re.compile(rf"{_STEM}-(?P<signature>{_SIGNATURE})\.(?P<ext>[a-z]+)")
 _DERIVATIVE_PREFIX_RE = re.compile(r"[0-9]+x[0-9]+-")
 _HEX_RE = re.compile(r"[0-9a-f]{6}(?:[0-9a-f]{2})?")
 _NUMBER = r"(?:0|[1-9][0-9]{0,4})"
@@ -208,7 +209,7 @@ class ResizeSpec:
 
     def signed_name(self, signature: str) -> str:
         """The derivative's file name carrying ``signature``."""
-        if not re.fullmatch(rf"[A-Za-z0-9_-]{{{SIGNATURE_LENGTH}}}", signature):
+        if not re.fullmatch(_SIGNATURE, signature):
             raise InvalidSpec("malformed signature")
         return f"{self.stem}-{signature}.{self.format}"
 

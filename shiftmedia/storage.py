@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -19,7 +19,7 @@ from .backends import open_backend
 from .backends.base import IMMUTABLE, Backend, check_key, content_type_for
 from .delivery import ORIGINAL_CACHE, Derivative, Redirect, Served, front_serves, marked
 from .engine import Limits, Rendered, probe, render
-from .errors import ConfigError, InvalidSpec, LimitExceeded, NotFound
+from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, LimitExceeded, NotFound
 from .ids import check_id, find_key, id_folder, new_id, safe_filename, split_key
 from .originals import OriginalNames, Source, read_source
 from .scheduler import ResizeScheduler
@@ -180,16 +180,19 @@ class Storage:
     def get(self, key: str) -> Served:
         """The object at ``key`` to send: stored, or the signed derivative it names made now.
 
-        One read for a stored object; a miss on a derivative name is verified,
-        made and stored (:meth:`create_resize`'s work, without a second look).
+        ``key`` is exactly ``<id folder>/<name>`` (anything else is
+        :class:`InvalidKey`, so no object has a second URL), and a derivative's
+        signature is checked on every request, stored or not, before storage is
+        touched (:class:`BadSignature` for a forged one or one of a retired key).
+        One read for a stored object; a miss is made and stored.
         """
-        check_key(key)
+        made = self._derivative_of(key)
         try:
             data = self.backend.read(key)
         except NotFound:
-            if not looks_like_derivative(key.rsplit("/", 1)[-1]):
+            if made is None:
                 raise
-            return self._served(self._make(*self._verified(key)))
+            return self._served(self._make(*made))
         return Served(key, data, content_type_for(key), _cache_for(key), "stored")
 
     def deliver(self, key: str, *, redirect: bool) -> Served | Redirect:
@@ -201,9 +204,11 @@ class Storage:
         """
         if not redirect:
             return self.get(key)
-        check_key(key)
-        made = self._ensure(key) if looks_like_derivative(key.rsplit("/", 1)[-1]) else None
-        if made is None and not self.backend.exists(key):
+        derivative = self._derivative_of(key)
+        made = None
+        if derivative is not None and not self.backend.exists(key):
+            made = self._make(*derivative)
+        elif derivative is None and not self.backend.exists(key):
             raise NotFound(f"no object {key}")
         target = self.delivery_url(key)
         if self.private:
@@ -215,18 +220,41 @@ class Storage:
             return Served(key, made.data, made.content_type, IMMUTABLE, "served-front-failed", made)
         return Served(key, self.backend.read(key), content_type_for(key), _cache_for(key), "served-front-failed")
 
+    def retired_derivatives(self) -> Iterator[str]:
+        """Keys of stored derivatives that no current secret key verifies (signed with a retired one).
+
+        The service answers them 403 already; in a public bucket or behind a
+        CDN they stay readable until deleted (``shiftmedia prune --retired``).
+        """
+        for info in self.backend.list():
+            try:
+                _media_id, name = split_key(info.key)
+            except InvalidKey:
+                continue
+            if not looks_like_derivative(name):
+                continue
+            try:
+                self.verify(info.key)
+            except (BadSignature, InvalidSpec):
+                yield info.key
+
+    def remove(self, key: str) -> bool:
+        """Delete one derivative (never an original: use :meth:`delete` for an id); ``False`` if absent."""
+        _media_id, name = split_key(key)
+        if not looks_like_derivative(name):
+            raise InvalidKey("only derivatives are removed one by one; delete the id to remove an original")
+        return self.backend.delete(key)
+
     def check(self) -> None:
         """Raise :class:`~shiftmedia.errors.StorageError` unless the backend is reachable and usable."""
         self.backend.check()
 
     # -- making ----------------------------------------------------------------
 
-    def _ensure(self, key: str) -> Derivative | None:
-        """Make the derivative ``key`` names unless it is stored; ``None`` when it was."""
-        key, media_id, spec = self._verified(key)
-        if self.backend.exists(key):
-            return None
-        return self._make(key, media_id, spec)
+    def _derivative_of(self, key: str) -> tuple[str, str, ResizeSpec] | None:
+        """``(key, id, spec)`` of a verified derivative key; ``None`` for an original's; else an error."""
+        _media_id, name = split_key(key)
+        return self._verified(key) if looks_like_derivative(name) else None
 
     def _make(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
         """Render and store ``key``; concurrent calls share one render (see :class:`ResizeScheduler`)."""

@@ -82,5 +82,5 @@ def forge_signature(key: str) -> str:
     """``key`` with its signature replaced by another well-formed one."""
     stem, ext = key.rsplit(".", 1)
     signature = stem[-43:]
-    forged = "A" * 43 if signature != "A" * 43 else "B" * 43
+    forged = "A" * 43 if signature != "A" * 43 else "E" * 43
     return f"{stem[:-43]}{forged}.{ext}"

@@ -160,7 +160,7 @@ def test_serve_mode_headers(client: FlaskClient, app: Flask, fixtures: Path) -> 
 
 
 def test_twenty_concurrent_misses_are_one_resize(tmp_path: Path, fixtures: Path) -> None:
-    app = make_app(tmp_path / "media", "http://unused.test/media")
+    app = make_app(tmp_path / "media", "http://unused.test/media", SHIFTMEDIA_METRICS_PUBLIC="true")
     media_id = put(app, fixtures / "jpeg_progressive_1280x960.jpg")
     with serve_app(app) as base:
         url = base + urlsplit(signed(app, media_id, "640x480", mode="fill", format="avif")).path
@@ -196,7 +196,25 @@ def test_overload_answers_503_with_retry_after(tmp_path: Path, fixtures: Path) -
     assert response.headers["Retry-After"] == "5" and response.headers["Cache-Control"] == "no-store"
 
 
-def test_healthz_and_metrics(client: FlaskClient, app: Flask, fixtures: Path, tmp_path: Path) -> None:
+METRICS_TOKEN = "metrics-token-0123456789"
+
+
+def test_metrics_are_not_public_unless_said(client: FlaskClient, tmp_path: Path) -> None:
+    assert client.get("/metrics").status_code == 404
+    guarded = make_app(tmp_path / "media", "http://unused.test/media", SHIFTMEDIA_METRICS_TOKENS=METRICS_TOKEN)
+    assert guarded.test_client().get("/metrics").status_code == 401
+    wrong = guarded.test_client().get("/metrics", headers={"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 401
+    good = guarded.test_client().get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert good.status_code == 200 and b"shiftmedia_requests_in_flight" in good.data
+    public = make_app(tmp_path / "media", "http://unused.test/media", SHIFTMEDIA_METRICS_PUBLIC="true")
+    assert public.test_client().get("/metrics").status_code == 200
+
+
+def test_healthz_and_metrics(fixtures: Path, tmp_path: Path) -> None:
+    app = make_app(tmp_path / "media", "http://unused.test/media", SHIFTMEDIA_METRICS_TOKENS=METRICS_TOKEN)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {METRICS_TOKEN}"
     health = client.get("/healthz")
     assert health.status_code == 200 and health.get_json() == {"status": "ok"}
     media_id = put(app, fixtures / "png_palette_trns.png")
@@ -285,7 +303,9 @@ def test_private_bucket_redirects_to_a_fresh_presigned_url(
     assert fetch(original.split("?")[0]).status == 403
 
 
-def test_in_flight_gauge_returns_to_zero(client: FlaskClient, app: Flask, fixtures: Path) -> None:
+def test_in_flight_gauge_returns_to_zero(fixtures: Path, tmp_path: Path) -> None:
+    app = make_app(tmp_path / "media", "http://unused.test/media", SHIFTMEDIA_METRICS_PUBLIC="true")
+    client = app.test_client()
     media_id = put(app, fixtures / "png_palette_trns.png")
     for path in (urlsplit(signed(app, media_id, "30x30")).path, "/media/nope", "/media/../x"):
         client.get(path)

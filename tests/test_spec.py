@@ -19,7 +19,7 @@ from shiftmedia.spec import (
     parse_size,
 )
 
-SIG = "A" * 20 + "-_" + "b" * 21
+SIG = "A" * 20 + "-_" + "b" * 20 + "w"
 
 
 @pytest.mark.parametrize(
@@ -231,3 +231,21 @@ def test_package_exports_the_engine_entry_point(fixtures) -> None:  # type: igno
     out = shiftmedia.resize_bytes(data, "120x90-fill-0-noupscale.png")
     assert Image.open(io.BytesIO(out)).size == (120, 90)
     assert shiftmedia.resize_bytes(data, shiftmedia.ResizeSpec.create("120x90", mode="fill", format="png")) == out
+
+
+def test_a_signature_has_one_spelling() -> None:
+    """The last base64url character carries 2 ignored bits: only the spelling with them zero parses."""
+    spec = ResizeSpec.create("400x300")
+    canonical = [
+        c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" if "AEIMQUYcgkosw048".count(c)
+    ]
+    assert len(canonical) == 16
+    for last in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_":
+        name = f"400x300-fit-80-noupscale-{SIG[:-1]}{last}.webp"
+        if last in canonical:
+            assert parse_signed_name(name)[0] == spec
+        else:
+            with pytest.raises(InvalidSpec):
+                parse_signed_name(name)
+            with pytest.raises(InvalidSpec):
+                spec.signed_name(SIG[:-1] + last)

@@ -20,12 +20,28 @@ from PIL import Image
 
 from shiftmedia.backends.local import LocalBackend
 from shiftmedia.storage import Storage
+from shiftmedia_webapp import create_app
 
-from .conftest import REPO, SECRET_KEYS
+from .conftest import PUBLIC_URL, REPO, SECRET_KEYS
 from .servers.http import free_port
 
 
-def test_demo_upload_shows_every_size(client: FlaskClient, fixtures: Path) -> None:
+@pytest.fixture
+def demo(media_root: Path) -> FlaskClient:
+    """The service with the demo upload switched on, as `make run` has it."""
+    app = create_app(
+        {
+            "SHIFTMEDIA_LOCAL_ROOT": str(media_root),
+            "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
+            "SHIFTMEDIA_PUBLIC_URL": PUBLIC_URL,
+            "SHIFTMEDIA_DEMO_UPLOAD": "true",
+        }
+    )
+    return app.test_client()
+
+
+def test_demo_upload_shows_every_size(demo: FlaskClient, fixtures: Path) -> None:
+    client = demo
     page = client.get("/")
     assert page.status_code == 200 and b'type="file"' in page.data
     with (fixtures / "exif_orient_6.jpg").open("rb") as stream:
@@ -41,7 +57,8 @@ def test_demo_upload_shows_every_size(client: FlaskClient, fixtures: Path) -> No
         Image.open(io.BytesIO(response.data)).verify()
 
 
-def test_demo_rejects_bad_uploads(client: FlaskClient) -> None:
+def test_demo_rejects_bad_uploads(demo: FlaskClient) -> None:
+    client = demo
     response = client.post("/upload", data={"image": (io.BytesIO(b"hello"), "x.jpg")})
     assert response.status_code == 422
     assert client.post("/upload", data={}).status_code == 422

@@ -7,6 +7,7 @@ metrics, and a demo page.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,11 +15,14 @@ from flask import Flask, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from shiftmedia.errors import InvalidImage, LimitExceeded, ShiftMediaError
-from shiftmedia.flask import ShiftMedia, error_response, get_metrics, get_storage
+from shiftmedia.flask import ShiftMedia, error_response, get_metrics, get_settings, get_storage
+from shiftmedia.flask.errors import REQUEST_ID_HEADER, request_id
 from shiftmedia.settings import Settings
 from shiftmedia.storage import Storage
 
-from .api import api_blueprint
+from .api import api_blueprint, authorized
+
+log = logging.getLogger("shiftmedia.service")
 
 #: The sizes the demo page shows for an upload: (label, size, options).
 DEMO_SIZES: tuple[tuple[str, str, dict[str, Any]], ...] = (
@@ -44,14 +48,27 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_input_bytes + _UPLOAD_SLACK
     ShiftMedia(app, storage, settings=settings)
     app.add_url_rule("/", "index", index, methods=["GET"])
-    app.add_url_rule("/upload", "upload", upload, methods=["POST"])
+    if settings.demo_upload:
+        app.add_url_rule("/upload", "upload", upload, methods=["POST"])
+        if not settings.api_tokens:
+            log.warning(
+                "the demo upload (POST /upload) is ON and OPEN: anyone who can reach this service can store "
+                "files. Set SHIFTMEDIA_API_TOKENS to require a token, or SHIFTMEDIA_DEMO_UPLOAD=false."
+            )
     app.add_url_rule("/livez", "livez", livez, methods=["GET"])
     app.add_url_rule("/readyz", "readyz", readyz, methods=["GET"])
     app.add_url_rule("/healthz", "healthz", readyz, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", prometheus, methods=["GET"])
     app.register_blueprint(api_blueprint(settings.api_tokens))
     app.register_error_handler(413, lambda _e: error_response(LimitExceeded("the upload is too large")))
+    app.after_request(_with_request_id)
     return app
+
+
+def _with_request_id(response: Response) -> Response:
+    """Every answer carries its request id, which the logs name too."""
+    response.headers[REQUEST_ID_HEADER] = request_id()
+    return response
 
 
 def index() -> str | Response:
@@ -66,11 +83,20 @@ def index() -> str | Response:
             samples = [(label, storage.resize_url(media_id, size, **opts)) for label, size, opts in DEMO_SIZES]
         except ShiftMediaError as error:
             return error_response(error)
-    return render_template("index.html", media_id=media_id, original=original, samples=samples)
+    settings = get_settings()
+    upload_form = {"open": settings.demo_upload, "token": bool(settings.api_tokens)}
+    return render_template("index.html", media_id=media_id, original=original, samples=samples, upload=upload_form)
 
 
 def upload() -> Response:
-    """Store the uploaded file and show it on the demo page."""
+    """Store the uploaded file and show it on the demo page (only with ``SHIFTMEDIA_DEMO_UPLOAD``).
+
+    With API tokens configured, the form must carry one (field ``token``, or a
+    bearer header): the demo never becomes a way around the API's tokens.
+    """
+    tokens = get_settings().api_tokens
+    if tokens and not (authorized(tokens) or authorized(tokens, request.form.get("token", ""))):
+        return error_response(None, status=401, message="a valid token is required to upload")
     file = request.files.get("image")
     if file is None or not file.filename:
         return error_response(InvalidImage("no file was uploaded"))
@@ -92,11 +118,24 @@ def readyz() -> tuple[dict[str, str], int, dict[str, str]]:
     try:
         get_storage().check()
     except ShiftMediaError as error:
-        return {"status": "unavailable", "error": str(error)}, 503, headers
+        log.warning("request %s: not ready: %s: %s", request_id(), type(error).__name__, error)
+        return {"status": "unavailable"}, 503, headers
     return {"status": "ok"}, 200, headers
 
 
 def prometheus() -> Response:
-    """Prometheus metrics of this process (or of every worker, in multiprocess mode)."""
+    """Prometheus metrics of this process (or of every worker, in multiprocess mode).
+
+    Absent (404) unless ``SHIFTMEDIA_METRICS_TOKENS`` are set (then a bearer
+    token is required) or ``SHIFTMEDIA_METRICS_PUBLIC=true`` says, explicitly,
+    that anyone may read them. ``SHIFTMEDIA_METRICS_BIND`` serves them on an
+    address of their own instead (see the gunicorn settings module).
+    """
+    settings = get_settings()
+    if not settings.metrics_public:
+        if not settings.metrics_tokens:
+            return error_response(None, status=404, message="not found")
+        if not authorized(settings.metrics_tokens):
+            return error_response(None, status=401, message="a valid bearer token is required")
     body, content_type = get_metrics().exposition()
     return Response(body, content_type=content_type, headers={"Cache-Control": "no-store"})

@@ -9,6 +9,7 @@ and every error is a JSON object with a status that says what went wrong.
 from __future__ import annotations
 
 import hmac
+import json
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -27,6 +28,60 @@ MAX_URLS_PER_CALL = 500
 _SPEC_OPTIONS = frozenset({"mode", "quality", "format", "upscale", "gravity", "background", "rect", "keep_icc"})
 
 
+#: The largest JSON body the signing call reads, and the deepest nesting it parses.
+MAX_JSON_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 16
+
+
+def authorized(tokens: tuple[str, ...], given: str | None = None) -> bool:
+    """True when the request's bearer token (or ``given``) is one of ``tokens``, compared in constant time."""
+    if given is None:
+        header = request.headers.get("Authorization", "")
+        given = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
+    return bool(given) and any(hmac.compare_digest(given.encode(), token.encode()) for token in tokens)
+
+
+def json_body() -> Any:
+    """The request's JSON, read only when it is small and shallow: :class:`ApiError` 400/413 otherwise.
+
+    Python's parser recurses once per level, so a body of ``[[[[…`` deep
+    enough raises RecursionError; the depth is counted on the raw text first.
+    """
+    if request.content_length is None or request.content_length > MAX_JSON_BYTES:
+        raise ApiError(413, f"send at most {MAX_JSON_BYTES} bytes of JSON, with a Content-Length")
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_JSON_BYTES:
+        raise ApiError(413, f"send at most {MAX_JSON_BYTES} bytes of JSON")
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise ApiError(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ApiError(400, 'send JSON {"urls": [...]}: the body is not valid JSON') from None
+
+
+def _depth(raw: bytes) -> int:
+    """The deepest nesting of arrays and objects in ``raw``, strings skipped."""
+    deepest = depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
 class ApiError(Exception):
     """An input error of the API itself, with its status."""
 
@@ -43,9 +98,7 @@ def api_blueprint(tokens: tuple[str, ...]) -> Blueprint:
     def _authenticate() -> Response | None:
         if not tokens:
             return error_response(None, status=404, message="the API is not enabled", json=True)
-        header = request.headers.get("Authorization", "")
-        given = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else ""
-        if not given or not any(hmac.compare_digest(given.encode(), token.encode()) for token in tokens):
+        if not authorized(tokens):
             return error_response(None, status=401, message="a valid bearer token is required", json=True)
         return None
 
@@ -80,7 +133,7 @@ def delete(media_id: str) -> Response:
 
 def sign() -> Response:
     """Sign a batch: ``{"urls": [{"id", "size", "mode"?, "format"?, ...}, ...]}`` → URLs in order."""
-    body = request.get_json(silent=True)
+    body = json_body()
     items = body.get("urls") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
         raise ApiError(400, 'send JSON {"urls": [{"id": ..., "size": "400x300", ...}]}')

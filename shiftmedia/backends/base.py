@@ -18,6 +18,9 @@ from ..engine.load import MEDIA_TYPES
 from ..errors import InvalidKey, LimitExceeded
 
 MAX_KEY_LENGTH = 1024
+#: The longest segment a key may have: a file name on every common file system, so a key that
+#: the local backend could not store is refused by S3 too, before either is asked.
+MAX_SEGMENT_LENGTH = 255
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 #: Cache-Control for derivatives: their name encodes every parameter, so they never change.
@@ -39,12 +42,13 @@ def check_key(key: str) -> str:
     """Return ``key`` if it is a safe relative key, else raise :class:`InvalidKey`.
 
     Safe means: ASCII letters, digits, ``.``, ``_`` and ``-`` in ``/``-separated
-    segments, none empty, none ``.`` or ``..``, not starting with ``/``.
+    segments of at most :data:`MAX_SEGMENT_LENGTH` characters, none empty, none
+    ``.`` or ``..``, not starting with ``/``; at most :data:`MAX_KEY_LENGTH` in all.
     """
     if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidKey("invalid key")
     for segment in key.split("/"):
-        if segment in ("", ".", "..") or not _SEGMENT_RE.fullmatch(segment):
+        if segment in ("", ".", "..") or len(segment) > MAX_SEGMENT_LENGTH or not _SEGMENT_RE.fullmatch(segment):
             raise InvalidKey("invalid key")
     return key
 

@@ -47,6 +47,7 @@ __all__ = [
     "ShiftMedia",
     "error_response",
     "get_metrics",
+    "get_settings",
     "get_storage",
     "media_picture",
     "media_srcset",
@@ -120,6 +121,11 @@ def _state_of(name: str) -> MediaState:
 def get_storage(name: str = DEFAULT_NAME) -> Storage:
     """The current app's :class:`Storage` (of the extension called ``name``)."""
     return _state_of(name).storage
+
+
+def get_settings(name: str = DEFAULT_NAME) -> Settings:
+    """The settings the current app's extension called ``name`` was built from."""
+    return _state_of(name).settings
 
 
 def get_metrics() -> Metrics:

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from ..delivery import LOOP_PARAM, Derivative, Redirect, Served
 from ..errors import ShiftMediaError
-from .errors import error_response
+from .errors import REQUEST_ID_HEADER, error_response, request_id
 from .state import MediaState
 
 log = logging.getLogger("shiftmedia.access")
@@ -45,6 +45,7 @@ def media_blueprint(name: str, state: Callable[[], MediaState]) -> Blueprint:
             else:
                 made = answer.made
                 response, outcome = _respond(answer)
+            response.headers[REQUEST_ID_HEADER] = request_id()
             sent = response.calculate_content_length() or 0
             current.metrics.answered(response.status_code, outcome, sent if request.method == "GET" else 0, made)
         _log(response, outcome, started)
@@ -84,6 +85,7 @@ def _log(response: Response, outcome: str, started: float) -> None:
     log.info(
         json.dumps(
             {
+                "id": request_id(),
                 "method": request.method,
                 "path": request.path,
                 "status": response.status_code,

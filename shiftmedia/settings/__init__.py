@@ -107,6 +107,12 @@ class Settings:
     url_prefix: str = "/media"
     response: str = "serve"
     api_tokens: tuple[str, ...] = ()
+    demo_upload: bool = False
+    metrics_tokens: tuple[str, ...] = ()
+    metrics_public: bool = False
+    public_originals: bool = False
+    strip_gps: bool = False
+    render_lease: float = 30.0
     limits: Limits = Limits()
     max_concurrent_resizes: int | None = None
     resize_timeout: float = 20.0

@@ -51,6 +51,7 @@ RESERVED = frozenset(
         "SHIFTMEDIA_LOCALSTACK_PYTHON",
         "SHIFTMEDIA_CHROMIUM",
         "SHIFTMEDIA_NGINX",
+        "SHIFTMEDIA_METRICS_BIND",
     }
 )
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -163,10 +164,18 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "SHIFTMEDIA_URL_PREFIX": _path_prefix,
     "SHIFTMEDIA_RESPONSE": _choice(*RESPONSES),
     "SHIFTMEDIA_API_TOKENS": _keys,
+    "SHIFTMEDIA_DEMO_UPLOAD": _flag,
+    "SHIFTMEDIA_METRICS_TOKENS": _keys,
+    "SHIFTMEDIA_METRICS_PUBLIC": _flag,
+    "SHIFTMEDIA_PUBLIC_ORIGINALS": _flag,
+    "SHIFTMEDIA_STRIP_GPS": _flag,
+    "SHIFTMEDIA_RENDER_LEASE": _seconds,
     "SHIFTMEDIA_MAX_PIXELS": _whole,
     "SHIFTMEDIA_MAX_INPUT_BYTES": _whole,
     "SHIFTMEDIA_MAX_OUTPUT_SIDE": _whole,
     "SHIFTMEDIA_MAX_FRAME_PIXELS": _whole,
+    "SHIFTMEDIA_MAX_FRAMES": _whole,
+    "SHIFTMEDIA_MAX_OUTPUT_PIXELS": _whole,
     "SHIFTMEDIA_MAX_CONCURRENT_RESIZES": _whole,
     "SHIFTMEDIA_RESIZE_TIMEOUT": _seconds,
     "S3_BUCKET": _text,
@@ -182,6 +191,8 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "AWS_RETRY_MODE": _choice(*RETRY_MODES),
     "SHIFTMEDIA_S3_PRIVATE": _flag,
     "SHIFTMEDIA_PRESIGN_EXPIRY": _whole,
+    "SHIFTMEDIA_S3_CONNECT_TIMEOUT": _seconds,
+    "SHIFTMEDIA_S3_READ_TIMEOUT": _seconds,
 }
 TOP_FIELDS = {
     "SHIFTMEDIA_SECRET_KEYS": "secret_keys",
@@ -192,6 +203,12 @@ TOP_FIELDS = {
     "SHIFTMEDIA_URL_PREFIX": "url_prefix",
     "SHIFTMEDIA_RESPONSE": "response",
     "SHIFTMEDIA_API_TOKENS": "api_tokens",
+    "SHIFTMEDIA_DEMO_UPLOAD": "demo_upload",
+    "SHIFTMEDIA_METRICS_TOKENS": "metrics_tokens",
+    "SHIFTMEDIA_METRICS_PUBLIC": "metrics_public",
+    "SHIFTMEDIA_PUBLIC_ORIGINALS": "public_originals",
+    "SHIFTMEDIA_STRIP_GPS": "strip_gps",
+    "SHIFTMEDIA_RENDER_LEASE": "render_lease",
     "SHIFTMEDIA_MAX_CONCURRENT_RESIZES": "max_concurrent_resizes",
     "SHIFTMEDIA_RESIZE_TIMEOUT": "resize_timeout",
 }
@@ -200,6 +217,8 @@ LIMIT_FIELDS = {
     "SHIFTMEDIA_MAX_INPUT_BYTES": "max_input_bytes",
     "SHIFTMEDIA_MAX_OUTPUT_SIDE": "max_output_side",
     "SHIFTMEDIA_MAX_FRAME_PIXELS": "max_frame_pixels",
+    "SHIFTMEDIA_MAX_FRAMES": "max_frames",
+    "SHIFTMEDIA_MAX_OUTPUT_PIXELS": "max_output_pixels",
 }
 S3_FIELDS = {
     "S3_BUCKET": "bucket",
@@ -215,4 +234,6 @@ S3_FIELDS = {
     "AWS_RETRY_MODE": "retry_mode",
     "SHIFTMEDIA_S3_PRIVATE": "private",
     "SHIFTMEDIA_PRESIGN_EXPIRY": "presign_expiry",
+    "SHIFTMEDIA_S3_CONNECT_TIMEOUT": "connect_timeout",
+    "SHIFTMEDIA_S3_READ_TIMEOUT": "read_timeout",
 }
