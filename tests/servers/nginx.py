@@ -6,6 +6,7 @@ site in a minimal main configuration of its own (temporary folders, logs, an
 access log that records which upstreams answered each request) and runs
 ``nginx`` in the foreground (``daemon off``) with a prefix folder of its own,
 listening on 127.0.0.1 only, so several can run at once and none needs root.
+:meth:`Nginx.for_site` renders a shipped site for such a throwaway front in one step.
 
 The binary is ``$SHIFTMEDIA_NGINX``, else ``/usr/sbin/nginx`` (Debian's ``nginx``
 package, which ``make test`` installs).
@@ -30,6 +31,9 @@ from .process import ServerProcess
 
 START_TIMEOUT = 15.0
 DEFAULT_BINARY = Path("/usr/sbin/nginx")
+#: Connections per worker: above Debian's 768, so a test holding a few hundred slow clients
+#: measures the site's directives, not this limit.
+WORKER_CONNECTIONS = 1024
 
 #: One access-log line per request: which upstreams answered, and with what.
 ACCESS_LOG_FORMAT = "$request_method $request_uri $status upstream=[$upstream_addr] upstream_status=[$upstream_status]"
@@ -104,6 +108,17 @@ class Nginx(ServerProcess):
     process: subprocess.Popen[bytes] | None = None
     startup_seconds: float = 0.0
 
+    @classmethod
+    def for_site(cls, template: Path, prefix: Path, **values: str) -> Nginx:
+        """An nginx (not started yet) serving the shipped site ``template`` from ``prefix``.
+
+        ``listen`` is a free 127.0.0.1 port and ``server_name`` defaults to ``127.0.0.1``;
+        ``values`` fill in the site's other placeholders (see :func:`render`).
+        """
+        port = free_port()
+        site = render(template, {"listen": f"127.0.0.1:{port}", "server_name": "127.0.0.1", **values})
+        return cls(prefix, site, port=port)
+
     @property
     def url(self) -> str:
         """The base URL the site listens on."""
@@ -145,7 +160,7 @@ class Nginx(ServerProcess):
         self.conf_path.write_text(
             f"{user}"
             "worker_processes 1;\n"
-            "events {\n    worker_connections 256;\n}\n"
+            f"events {{\n    worker_connections {WORKER_CONNECTIONS};\n}}\n"
             "http {\n"
             "    include /etc/nginx/mime.types;\n"
             "    default_type application/octet-stream;\n"

@@ -77,7 +77,7 @@ class Service(ServerProcess):
                 return
             except urllib.error.HTTPError:
                 return
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # not listening yet, or a worker still booting (a read that timed out)
                 time.sleep(0.1)
         raise TimeoutError(f"gunicorn on {self.address} not ready in time\n{self.log()}")
 
