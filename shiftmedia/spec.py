@@ -8,23 +8,15 @@ for example ``400x300-fill-85-noupscale-gne-<signature>.jpg``. The grammar is
 strict and canonical: every resize has exactly one spelling, so a CDN caches one
 object per resize and nobody can mint cache-busting variants of a signed URL.
 
-* ``w`` and ``h`` are ``0`` or a number without leading zeros; ``0`` means "from
-  the aspect ratio" and is allowed only in ``fit`` mode, on one side.
-* ``mode`` is ``fit`` (inside the box), ``fill`` (cover the box, crop the rest),
-  ``pad`` (inside the box, then pad to it with the background colour) or
-  ``crop`` (shift-media's manual crop: cut the source rectangle given by the
-  ``r`` option, then scale it to the box as ``fill`` would; a ``0`` side
-  follows the rectangle's aspect).
-* ``quality`` is 1-100 for lossy formats (jpg, webp, avif) and ``0`` for lossless
-  ones (png, gif), where a quality would change nothing.
-* Options follow in a fixed order and only where they differ from the default and
-  change the output: ``r<x>x<y>x<w>x<h>`` (crop mode's source rectangle, in
-  pixels of the upright image), ``g<gravity>`` (fill, crop and pad: which part
-  is kept or where the image sits; a compass point, or ``f<x>x<y>`` a focal
-  point in thousandths of the width and height, fill and crop only; default
-  centre), ``bg<rrggbb|rrggbbaa>`` (pad, and jpg's flattening of transparency;
-  default opaque white) and ``icc`` (keep the source's RGB or grey ICC profile
-  instead of converting to sRGB). ``ext`` is the output format.
+Sides are ``0`` ("from the aspect ratio", ``fit`` only, one side) or a
+number without leading zeros; ``mode`` is ``fit``, ``fill``, ``pad`` or
+``crop`` (the ``r`` option's source rectangle, scaled as ``fill``); ``quality``
+is 1-100 for jpg/webp/avif and ``0`` for png/gif. Options follow in a fixed
+order, only where they differ from the default: ``r<x>x<y>x<w>x<h>`` (crop
+rectangle, upright pixels), ``g<gravity>`` (a compass point, or ``f<x>x<y>`` a
+focal point in thousandths), ``bg<rrggbb|rrggbbaa>`` (pad, and jpg's
+flattening) and ``icc`` (keep the source's profile). ``ext`` is the format.
+README.md's "The URL grammar" lists every token.
 """
 
 from __future__ import annotations
@@ -90,13 +82,13 @@ class ResizeSpec:
         if not (0 <= self.width <= MAX_SIDE and 0 <= self.height <= MAX_SIDE):
             raise InvalidSpec(f"each side must be between 0 and {MAX_SIDE}")
         if self.mode not in MODES:
-            raise InvalidSpec(f"mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+            raise InvalidSpec(f"mode must be one of {', '.join(MODES)}")
         if self.width == 0 and self.height == 0:
             raise InvalidSpec("at least one side must be non-zero")
         if self.mode in ("fill", "pad") and (self.width == 0 or self.height == 0):
             raise InvalidSpec(f"mode {self.mode} needs both sides; use fit for an auto side")
         if self.format not in FORMATS:
-            raise InvalidSpec(f"format must be one of {', '.join(FORMATS)}, not {self.format!r}")
+            raise InvalidSpec(f"format must be one of {', '.join(FORMATS)}")
         _check_int("quality", self.quality)
         if self.format in LOSSY_FORMATS:
             if not 1 <= self.quality <= 100:
@@ -158,14 +150,16 @@ class ResizeSpec:
         ``(x, y, width, height)`` in pixels of the upright source.
         """
         width, height = parse_size(size)
-        fmt = (format or DEFAULT_FORMAT).lower()
+        if not isinstance(format, str | None) or not isinstance(background, str | None):
+            raise InvalidSpec("format and background are strings")
+        fmt = (DEFAULT_FORMAT if format is None else format).lower()
         fmt = "jpg" if fmt == "jpeg" else fmt
         if fmt in LOSSY_FORMATS:
             q = DEFAULT_QUALITY[fmt] if quality is None else quality
         elif fmt in FORMATS:
             q = 0
         else:
-            raise InvalidSpec(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+            raise InvalidSpec(f"format must be one of {', '.join(FORMATS)}")
         bg = DEFAULT_BACKGROUND if background is None else _normalise_colour(background)
         return cls(width, height, mode, q, upscale, fmt, _normalise_gravity(gravity), bg, rect, keep_icc)
 
@@ -174,7 +168,7 @@ class ResizeSpec:
         """Read the canonical unsigned name, e.g. ``400x300-fill-85-noupscale.webp``."""
         match = _UNSIGNED_RE.fullmatch(name) if isinstance(name, str) else None
         if match is None:
-            raise InvalidSpec(f"not a resize name: {name!r}")
+            raise InvalidSpec("not a resize name")
         return _from_match(match)
 
     @property
@@ -218,7 +212,7 @@ def parse_signed_name(name: str) -> tuple[ResizeSpec, str]:
     """Split a derivative file name into its spec and signature (not verified)."""
     match = _SIGNED_RE.fullmatch(name) if isinstance(name, str) else None
     if match is None:
-        raise InvalidSpec(f"not a derivative name: {name!r}")
+        raise InvalidSpec("not a derivative name")
     return _from_match(match), match["signature"]
 
 
@@ -230,7 +224,7 @@ def looks_like_derivative(name: str) -> bool:
 def parse_size(size: str | int | tuple[int, int]) -> tuple[int, int]:
     """Read ``"400x300"``, ``"400"`` (width only), ``400`` or ``(400, 300)``."""
     if isinstance(size, bool):
-        raise InvalidSpec(f"invalid size: {size!r}")
+        raise InvalidSpec("invalid size (expected WxH, e.g. 400x300)")
     if isinstance(size, int):
         return size, 0
     if isinstance(size, tuple) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in size):
@@ -239,7 +233,7 @@ def parse_size(size: str | int | tuple[int, int]) -> tuple[int, int]:
         match = re.fullmatch(r"([0-9]{1,5})(?:x([0-9]{1,5}))?", size.strip())
         if match:
             return int(match[1]), int(match[2] or 0)
-    raise InvalidSpec(f"invalid size: {size!r} (expected WxH, e.g. 400x300)")
+    raise InvalidSpec("invalid size (expected WxH, e.g. 400x300)")
 
 
 def _from_match(match: re.Match[str]) -> ResizeSpec:
@@ -258,7 +252,7 @@ def _from_match(match: re.Match[str]) -> ResizeSpec:
         elif token == "icc":
             keep_icc = True
         else:
-            raise InvalidSpec(f"unknown option: {token!r}")
+            raise InvalidSpec("unknown option")
     spec = ResizeSpec(
         width=int(match["width"]),
         height=int(match["height"]),
@@ -279,10 +273,10 @@ def _from_match(match: re.Match[str]) -> ResizeSpec:
 def _normalise_gravity(value: str | tuple[float, float]) -> str:
     if isinstance(value, str):
         return value
-    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+    numbers = isinstance(value, tuple) and len(value) == 2
+    if numbers and all(isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1 for v in value):
         x, y = (round(v * 1000) for v in value)
-        if 0 <= x <= 1000 and 0 <= y <= 1000:
-            return f"f{x}x{y}"
+        return f"f{x}x{y}"
     raise InvalidSpec("a focal point is (x, y) with each between 0 and 1")
 
 

@@ -236,3 +236,51 @@ def test_readiness_does_not_name_the_store(tmp_path: Path) -> None:
     blocked.write_text("a file where the media root should be a folder")
     answer = make(blocked / "media").test_client().get("/readyz")
     assert answer.status_code == 503 and answer.get_json() == {"status": "unavailable"}
+
+
+# -- found by tests/test_fuzz_http.py -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/media", 404),
+        ("GET", "/media/", 404),
+        ("GET", "/index.html", 404),
+        ("GET", "/api/v1/urls", 405),
+        ("DELETE", "/media/x", 405),
+        ("GET", "/media//a/b.jpg", 404),
+        ("POST", "/livez", 405),
+    ],
+)
+def test_routing_errors_are_the_service_s_own(tmp_path: Path, method: str, path: str, status: int) -> None:
+    answer = make(tmp_path / "media").test_client().open(path, method=method)
+    assert answer.status_code == status and answer.headers["Cache-Control"] == "no-store"
+    assert answer.mimetype == ("application/json" if path.startswith("/api/") else "text/plain")
+    assert b"<html" not in answer.data.lower() and "Location" not in answer.headers
+    if status == 405:
+        assert "GET" in answer.headers["Allow"] or "POST" in answer.headers["Allow"]
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"background": [1]},
+        {"format": [1]},
+        {"format": 1},
+        {"format": []},
+        {"gravity": [1e308, 1]},
+        {"gravity": [float("nan"), 1]},
+        {"gravity": [True, 0]},
+        {"size": None},
+        {"size": {"a": 1}},
+        {"mode": [1]},
+    ],
+)
+def test_odd_json_values_are_400_without_echo(tmp_path: Path, item: dict[str, object]) -> None:
+    client = make(tmp_path / "media", SHIFTMEDIA_API_TOKENS=TOKEN).test_client()
+    body = {"urls": [{"id": "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f", "size": "16x16", "mode": "fill", **item}]}
+    answer = client.post("/api/v1/urls", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 400 and answer.is_json, answer.data
+    message = answer.get_json()["error"].removeprefix("urls[0]")
+    assert "[" not in message and "{" not in message and "None" not in message and "nan" not in message

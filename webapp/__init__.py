@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from shiftmedia.errors import InvalidImage, LimitExceeded, ShiftMediaError
@@ -60,9 +61,31 @@ def create_app(
     app.add_url_rule("/healthz", "healthz", readyz, methods=["GET"])
     app.add_url_rule("/metrics", "metrics", prometheus, methods=["GET"])
     app.register_blueprint(api_blueprint(settings.api_tokens))
+    app.url_map.merge_slashes = False
     app.register_error_handler(413, lambda _e: error_response(LimitExceeded("the upload is too large")))
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
     app.after_request(_with_request_id)
     return app
+
+
+def _http_error(error: HTTPException) -> Response:
+    """Routing and protocol errors (404, 405, 400…) in the service's one error form, never Flask's HTML page."""
+    status = error.code or 500
+    response = error_response(None, status=status, message=(error.name or "error").lower(), json=_is_api())
+    if "Allow" in (allowed := dict(error.get_headers())):
+        response.headers["Allow"] = allowed["Allow"]
+    return response
+
+
+def _unexpected(error: Exception) -> Response:
+    """A bug: logged with its traceback and the request id; the client gets a plain, uncached 500."""
+    log.error("request %s: unexpected %s", request_id(), type(error).__name__, exc_info=error)
+    return error_response(None, status=500, message="internal error", json=_is_api())
+
+
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
 
 
 def _with_request_id(response: Response) -> Response:

@@ -30,7 +30,7 @@ def media_blueprint(name: str, state: Callable[[], MediaState]) -> Blueprint:
     """A blueprint called ``name`` with the media endpoint over the app's ``state()``."""
     blueprint = Blueprint(name, __name__)
 
-    @blueprint.route("/<path:key>", methods=["GET", "HEAD"])
+    @blueprint.route("/<path:key>", methods=["GET", "HEAD"], merge_slashes=False)
     def media(key: str) -> Response:
         """Serve (or redirect to) ``key``, making the signed derivative it names if missing."""
         current = state()
