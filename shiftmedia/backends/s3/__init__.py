@@ -4,8 +4,10 @@
 modules beside it each hold one part of it: :mod:`.client` (the boto3 client
 from :class:`~shiftmedia.settings.S3Settings`), :mod:`.errors` (library
 failures as shiftmedia exceptions), :mod:`.streams`, :mod:`.multipart`,
-:mod:`.listing`, and :mod:`.bucket` (website routing, CORS and policy
-set-up, and checks of a bucket).
+:mod:`.listing`, :mod:`.breaker` (a store that stops answering costs one
+timeout, then calls fail fast), :mod:`.health` (the readiness check, in about
+two seconds), and :mod:`.bucket` (website routing, CORS and policy set-up,
+and checks of a bucket).
 """
 
 from .backend import S3Backend

@@ -13,23 +13,29 @@ silently overwrite (AWS S3, MinIO and SeaweedFS 4.48 all honour it).
 
 Every library failure leaves as an exception of :mod:`shiftmedia.errors`,
 translated in one place (:mod:`.errors`).
+
+A hung store must not hang requests: after one attempt timed out, the
+circuit breaker (:mod:`.breaker`) fails every call fast for a moment, and
+:meth:`S3Backend.check` answers in about two seconds (:mod:`.health`).
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import quote
 
+import boto3
 from boto3.s3.transfer import TransferConfig
 
 from ...errors import ConfigError, InvalidKey, LimitExceeded, NotFound, ShiftMediaError
 from ...settings import S3Settings, is_aws_endpoint
 from ..base import Backend, ObjectInfo, check_key, check_prefix, content_type_for
 from . import errors, listing, multipart
+from .breaker import Breaker
 from .client import bucket_url, make_client
+from .health import HealthCheck
 from .streams import Body, Prepended, buffered, read_up_to
 
 if TYPE_CHECKING:
@@ -53,10 +59,13 @@ class S3Backend(Backend):
     website endpoint); without it :meth:`public_url` gives the bucket's own URL
     through the client's endpoint. ``settings.private`` makes :meth:`public_url`
     a presigned GET valid ``settings.presign_expiry`` seconds. ``transfer_config``
-    tunes multipart uploads (threshold, part size, concurrency).
+    tunes multipart uploads (threshold, part size, concurrency); ``breaker``
+    replaces the default circuit breaker (another cooldown, a test clock).
     """
 
-    def __init__(self, settings: S3Settings, *, transfer_config: TransferConfig | None = None) -> None:
+    def __init__(
+        self, settings: S3Settings, *, transfer_config: TransferConfig | None = None, breaker: Breaker | None = None
+    ) -> None:
         if not settings.bucket:
             raise ConfigError("S3_BUCKET is required for the S3 backend")
         stripped = settings.prefix.strip("/")
@@ -78,7 +87,11 @@ class S3Backend(Backend):
             max_io_queue=100,
         )
         pool = max(10, self._transfer.max_request_concurrency + 4)
-        self._client = make_client(settings, max_pool_connections=pool)
+        session = boto3.session.Session()
+        self._client = make_client(settings, max_pool_connections=pool, session=session)
+        self.breaker = breaker or Breaker(probe_lease=settings.connect_timeout + settings.read_timeout + 1)
+        self.breaker.attach(self._client.meta.events)
+        self._health = HealthCheck(settings, self.bucket, self.breaker, session)
         self.region: str = self._client.meta.region_name or "us-east-1"
         self._bucket_url = bucket_url(self._client.meta.endpoint_url, self.bucket, path_style=settings.force_path_style)
 
@@ -89,6 +102,11 @@ class S3Backend(Backend):
     def client(self) -> S3Client:
         """The underlying boto3 S3 client (for bucket set-up, tests and advanced use)."""
         return self._client
+
+    @property
+    def health_client(self) -> S3Client:
+        """The client :meth:`check` sends through: short timeouts, one attempt."""
+        return self._health.client
 
     @property
     def is_aws(self) -> bool:
@@ -130,7 +148,7 @@ class S3Backend(Backend):
     def stat(self, key: str) -> ObjectInfo:
         """Size, ETag, modification time and content type from a HEAD request."""
         head = self.call("stat", key, self._client.head_object, Bucket=self.bucket, Key=self._full(key))
-        return _info(
+        return listing.info(
             key, head["ContentLength"], head.get("ETag", ""), head.get("LastModified"), head.get("ContentType")
         )
 
@@ -138,7 +156,7 @@ class S3Backend(Backend):
         """The object's body, buffered and guarded, and its Content-Length."""
         full = self._full(key)
         response = self.call("open", key, self._client.get_object, Bucket=self.bucket, Key=full)
-        body = buffered(Body(response["Body"], self.bucket, full), READ_BUFFER)
+        body = buffered(Body(response["Body"], self.bucket, full, self.breaker.observe), READ_BUFFER)
         return body, int(response.get("ContentLength", 0))
 
     def open(self, key: str) -> BinaryIO:
@@ -229,7 +247,7 @@ class S3Backend(Backend):
         full = self.prefix + (check_prefix(prefix) if prefix else "")
         for item in listing.walk(self._client, self.bucket, full):
             name = item["Key"][len(self.prefix) :]
-            yield _info(name, item.get("Size", 0), item.get("ETag", ""), item.get("LastModified"), None)
+            yield listing.info(name, item.get("Size", 0), item.get("ETag", ""), item.get("LastModified"), None)
 
     # -- URLs and health -------------------------------------------------------
 
@@ -250,12 +268,8 @@ class S3Backend(Backend):
         return self._bucket_url + quote(full)
 
     def check(self) -> None:
-        """HEAD the bucket: raises unless it exists and the credentials may use it."""
-        self.call("check", None, self._client.head_bucket, Bucket=self.bucket)
+        """HEAD the bucket: raises unless it exists and the credentials may use it; answers in about 2 s.
 
-
-def _info(key: str, size: int, etag: str, modified: datetime | None, content_type: str | None) -> ObjectInfo:
-    """An :class:`ObjectInfo` from the fields of a HEAD answer or a listing entry."""
-    etag = (etag or "").strip('"')
-    stamp = modified.timestamp() if modified is not None else 0.0
-    return ObjectInfo(key, int(size), etag, stamp, content_type or content_type_for(key))
+        Fails at once while the breaker is open (see :mod:`.health`).
+        """
+        self._health()

@@ -3,7 +3,8 @@
 :func:`translate` is the one place that decides what a failure means: S3
 error codes and HTTP statuses are sorted into tables (missing object, denied,
 store unavailable, conditional-write conflict), transport failures mean the
-store is unreachable. :func:`request` and :func:`conditional` run one client
+store is unreachable, and so does an attempt the circuit breaker refused
+(:class:`~.breaker.CircuitOpen`). :func:`request` and :func:`conditional` run one client
 call through it, so nothing else in the backend catches library exceptions by
 hand. Messages name the bucket, key and operation, never credentials: they
 are built from those and from error codes and class names only.
@@ -19,11 +20,18 @@ from boto3.exceptions import Boto3Error
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from ...errors import AccessDenied, NotFound, ShiftMediaError, StorageError, StorageUnavailable
+from .breaker import CircuitOpen
 
 T = TypeVar("T")
 
-#: Every exception a client call, a transfer or a streamed body may raise.
-LIBRARY_ERRORS: tuple[type[Exception], ...] = (bce.BotoCoreError, bce.ClientError, Boto3Error, Urllib3Error)
+#: Every exception a client call, a transfer or a streamed body may raise (the breaker's refusal included).
+LIBRARY_ERRORS: tuple[type[Exception], ...] = (
+    bce.BotoCoreError,
+    bce.ClientError,
+    Boto3Error,
+    Urllib3Error,
+    CircuitOpen,
+)
 
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 DENIED_CODES = frozenset(
@@ -108,6 +116,8 @@ def translate(exc: BaseException, operation: str, bucket: str, key: str | None) 
         if code in UNAVAILABLE_CODES or status >= 500:
             return StorageUnavailable(f"S3 {operation} on {where} failed: {code}")
         return StorageError(f"S3 {operation} on {where} failed: {code}")
+    if isinstance(exc, CircuitOpen):  # its message is ours: why, and for how long
+        return StorageUnavailable(f"S3 {operation} on {where}: {exc}")
     if isinstance(exc, (bce.NoCredentialsError, bce.PartialCredentialsError)):
         return AccessDenied(f"no S3 credentials available for {operation} on {where}")
     if isinstance(exc, UNREACHABLE_ERRORS):

@@ -5,14 +5,17 @@ SeaweedFS walks its directory tree, so ``a/1.jpg`` comes before ``a-b/c.jpg``
 although ``-`` sorts before ``/``. :func:`walk` lists one level at a time
 with ``Delimiter='/'`` and sorts that level's files and sub-folders together,
 which gives the true key order everywhere while holding only one folder's
-names in memory.
+names in memory. :func:`info` makes the backend's :class:`ObjectInfo` of a
+listing entry (or of a HEAD answer).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..base import ObjectInfo, content_type_for
 from .errors import LIBRARY_ERRORS, translate
 
 if TYPE_CHECKING:
@@ -51,3 +54,10 @@ def walk(client: S3Client, bucket: str, prefix: str) -> Iterator[ObjectTypeDef]:
                 yield from walk(client, bucket, name)
         elif not name.endswith("/"):  # folder markers some tools create; never a valid key
             yield item
+
+
+def info(key: str, size: int, etag: str, modified: datetime | None, content_type: str | None) -> ObjectInfo:
+    """An :class:`ObjectInfo` from the fields of a listing entry or a HEAD answer."""
+    etag = (etag or "").strip('"')
+    stamp = modified.timestamp() if modified is not None else 0.0
+    return ObjectInfo(key, int(size), etag, stamp, content_type or content_type_for(key))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from .errors import LIBRARY_ERRORS, translate
@@ -32,13 +33,18 @@ class Body(io.RawIOBase):
 
     botocore's ``StreamingBody`` raises botocore and urllib3 exceptions while
     it is read; callers of :meth:`S3Backend.open` must only ever see shiftmedia's.
+    ``on_error`` sees each such exception first: the backend's circuit breaker
+    learns of a store that stalls in the middle of a body.
     """
 
-    def __init__(self, body: Readable, bucket: str, key: str) -> None:
+    def __init__(
+        self, body: Readable, bucket: str, key: str, on_error: Callable[[BaseException], object] | None = None
+    ) -> None:
         super().__init__()
         self._body = body
         self._bucket = bucket
         self._key = key
+        self._on_error = on_error
 
     def readable(self) -> bool:
         return True
@@ -48,6 +54,8 @@ class Body(io.RawIOBase):
         try:
             chunk = self._body.read(len(view))
         except LIBRARY_ERRORS as exc:
+            if self._on_error is not None:
+                self._on_error(exc)
             raise translate(exc, "read", self._bucket, self._key) from None
         n = len(chunk)
         view[:n] = chunk
