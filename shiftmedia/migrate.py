@@ -113,6 +113,8 @@ def _copy(source: Backend, target: Backend, info: ObjectInfo, derivative: bool) 
 def selected(source: Backend, derivatives: bool) -> Iterator[ObjectInfo]:
     """The objects of ``source`` a migration handles: originals, and derivatives if asked."""
     for info in source.list():
+        if info.key.startswith(".leases/"):  # render leases (shiftmedia.lease): in-flight renders, not media
+            continue
         if derivatives or not looks_like_derivative(info.key.rsplit("/", 1)[-1]):
             yield info
 

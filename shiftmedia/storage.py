@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
@@ -21,6 +22,7 @@ from .delivery import ORIGINAL_CACHE, Derivative, Redirect, Served, front_serves
 from .engine import Limits, Rendered, probe, render
 from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, LimitExceeded, NotFound
 from .ids import check_id, find_key, id_folder, new_id, safe_filename, split_key
+from .lease import RenderOnce
 from .originals import OriginalNames, Source, read_source
 from .scheduler import ResizeScheduler
 from .settings import Settings
@@ -42,12 +44,12 @@ class Storage:
         service_url: str | None = None,
         max_concurrent_resizes: int | None = None,
         resize_timeout: float = 20.0,
+        render_lease: float = 30.0,
     ) -> None:
-        """``service_url`` is where resize URLs point when they must reach the
-        service first (required for a private backend: the service answers
-        with a presigned redirect); by default they point at the backend's
-        public URL. ``max_concurrent_resizes`` (default: the CPU count) and
-        ``resize_timeout`` bound the work of :meth:`create_resize`."""
+        """``service_url`` is where resize URLs point when they must reach the service first (required for a
+        private backend: the service answers with a presigned redirect); by default they point at the backend's
+        public URL. ``max_concurrent_resizes`` (default: the CPU count) and ``resize_timeout`` bound the work of
+        :meth:`create_resize`; a crashed process delays the others' renders by at most ``render_lease`` seconds."""
         if backend.private and not service_url:
             raise ConfigError("a private bucket needs SHIFTMEDIA_SERVICE_URL: resize URLs must reach the service")
         self.backend = backend
@@ -55,6 +57,7 @@ class Storage:
         self.signer = ResizeSigner(secret_keys)
         self.service_url = service_url.rstrip("/") if service_url else None
         self.scheduler = ResizeScheduler(max_concurrent_resizes or os.cpu_count() or 1, resize_timeout)
+        self._once = RenderOnce(backend, render_lease, self.scheduler)
         self._originals = OriginalNames(backend)
 
     @classmethod
@@ -67,6 +70,7 @@ class Storage:
             service_url=settings.service_url,
             max_concurrent_resizes=settings.max_concurrent_resizes or None,
             resize_timeout=settings.resize_timeout,
+            render_lease=settings.render_lease,
         )
 
     def __repr__(self) -> str:
@@ -154,7 +158,7 @@ class Storage:
         key = find_key(unquote(urlsplit(key_or_url).path) if "://" in key_or_url else key_or_url)
         media_id, name = split_key(key)
         if not looks_like_derivative(name):
-            raise InvalidSpec(f"not a derivative name: {name!r}")
+            raise InvalidSpec("not a derivative name")
         spec, signature = parse_signed_name(name)
         self.signer.verify(media_id, spec, signature)
         return key, media_id, spec
@@ -171,9 +175,7 @@ class Storage:
             data = self.backend.read(key)
         except NotFound:
             return self._make(key, media_id, spec)
-        info = probe(data, self.limits)
-        image = Rendered(data, info.width, info.height, spec.format, content_type_for(key), info.frames)
-        return Derivative.of(image, key)
+        return self._stored(key, spec, data)
 
     # -- answering requests ----------------------------------------------------
 
@@ -257,11 +259,14 @@ class Storage:
         return self._verified(key) if looks_like_derivative(name) else None
 
     def _make(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
-        """Render and store ``key``; concurrent calls share one render (see :class:`ResizeScheduler`)."""
-        outcome = self.scheduler.run(key, lambda: self._render(key, media_id, spec))
-        if outcome.shared:
-            return Derivative.of(outcome.value, key, timings={})
-        return outcome.value
+        """Render and store ``key`` once across calls, workers and hosts, or share that render (see :mod:`.lease`)."""
+        made = self._once.run(key, partial(self._render, key, media_id, spec), partial(self._stored, key, spec))
+        return Derivative.of(made.value, key, timings={}) if made.shared else made.value
+
+    def _stored(self, key: str, spec: ResizeSpec, data: bytes) -> Derivative:
+        info = probe(data, self.limits)
+        image = Rendered(data, info.width, info.height, spec.format, content_type_for(key), info.frames)
+        return Derivative.of(image, key)
 
     def _render(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
         clock = time.perf_counter()

@@ -65,7 +65,8 @@ def test_a_miss_looks_for_the_derivative_once(counted: tuple[Storage, CountingBa
     served = storage.get(key)
     assert isinstance(served, Served) and served.outcome == "created" and served.made is not None
     original = storage.original_key(media_id)
-    assert dict(backend.calls) == {("open", key): 1, ("open", original): 1, ("write", key): 1}
+    lease = f".leases/{key}"
+    assert dict(backend.calls) == {("open", key): 1, ("write", lease): 1, ("open", original): 1, ("write", key): 1}
 
 
 def test_a_hit_is_one_read(counted: tuple[Storage, CountingBackend, str]) -> None:
@@ -185,7 +186,8 @@ def test_flask_command_group(tmp_path: Path, fixtures: Path) -> None:
 
 
 def test_an_s3_miss_is_one_get_of_the_derivative(fixtures: Path) -> None:
-    """In-process moto S3: a served miss asks for the derivative once (a GET, no HEAD before it)."""
+    """In-process moto S3: a served miss asks for the derivative once (a GET, no HEAD before it); the
+    render lease adds its PUT, and its release a HEAD and a DELETE."""
     from moto import mock_aws
 
     from shiftmedia.backends.s3 import S3Backend
@@ -200,7 +202,7 @@ def test_an_s3_miss_is_one_get_of_the_derivative(fixtures: Path) -> None:
         operations: list[str] = []
         backend.client.meta.events.register("before-call.s3.*", lambda model, **_: operations.append(model.name))
         assert storage.get(key).outcome == "created"
-        assert operations == ["GetObject", "GetObject", "PutObject"]
+        assert operations == ["GetObject", "PutObject", "GetObject", "PutObject", "HeadObject", "DeleteObject"]
         operations.clear()
         assert storage.get(key).outcome == "stored"
         assert operations == ["GetObject"]

@@ -21,6 +21,8 @@ from .base import Backend, ObjectInfo, check_key, check_prefix, content_type_for
 
 _CHUNK = 1024 * 1024
 _TEMP_PREFIX = ".tmp-"
+#: Times a write makes its folder before giving up, when concurrent deletes keep pruning it.
+_FOLDER_ATTEMPTS = 5
 
 
 class LocalBackend(Backend):
@@ -74,8 +76,7 @@ class LocalBackend(Backend):
     ) -> bool:
         path = self.path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
+            fd, temp = _temp_beside(path)
         except OSError as exc:
             raise StorageError(f"cannot write {key}: {exc.strerror}") from None
         try:
@@ -164,6 +165,23 @@ class LocalBackend(Backend):
             except OSError:
                 return
             folder = folder.parent
+
+
+def _temp_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in ``path``'s folder, the folder made first if needed.
+
+    Made again if it vanished in between: a concurrent :meth:`LocalBackend.delete`
+    prunes folders it left empty (render leases come and go in folders of their own).
+    """
+    attempts = _FOLDER_ATTEMPTS
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=path.parent)
+        except (FileNotFoundError, FileExistsError):  # pruned between two steps (mkdir's exist_ok check too)
+            attempts -= 1
+            if not attempts:
+                raise
 
 
 def _info(key: str, st: os.stat_result) -> ObjectInfo:
