@@ -1,4 +1,4 @@
-"""Originals: reading an upload, and finding the stored original of an id.
+"""Originals: reading and checking an upload, and finding the stored original of an id.
 
 An id's folder holds its original and its derivatives; the id alone does not
 say the original's file name, so :class:`OriginalNames` finds it by listing
@@ -14,9 +14,11 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import IO
 
+from . import privacy
 from .backends.base import Backend
+from .engine import Limits, probe
 from .errors import LimitExceeded, NotFound
-from .ids import id_folder
+from .ids import id_folder, safe_filename
 from .spec import looks_like_derivative
 
 Source = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
@@ -66,6 +68,17 @@ class OriginalNames:
         """Drop what is known of ``media_id`` (it was deleted)."""
         with self._lock:
             self._names.pop(media_id, None)
+
+
+def prepare(source: Source, filename: str | None, limits: Limits, *, strip_gps: bool) -> tuple[bytes, str]:
+    """An upload's bytes, checked (:func:`~shiftmedia.engine.probe`: an image within ``limits``, whole),
+    without its GPS position if asked, and the safe file name to store it under, with the detected
+    format's extension."""
+    data, default_name = read_source(source, limits.max_input_bytes)
+    info = probe(data, limits)
+    if strip_gps:
+        data = privacy.strip_gps(data, info.format)
+    return data, safe_filename(filename or default_name, info.format)
 
 
 def read_source(source: Source, limit: int) -> tuple[bytes, str | None]:

@@ -21,9 +21,9 @@ from .backends.base import IMMUTABLE, Backend, check_key, content_type_for
 from .delivery import ORIGINAL_CACHE, Derivative, Redirect, Served, front_serves, marked
 from .engine import Limits, Rendered, probe, render
 from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, LimitExceeded, NotFound
-from .ids import check_id, find_key, id_folder, new_id, safe_filename, split_key
+from .ids import check_id, find_key, id_folder, new_id, split_key
 from .lease import RenderOnce
-from .originals import OriginalNames, Source, read_source
+from .originals import OriginalNames, Source, prepare
 from .scheduler import ResizeScheduler
 from .settings import Settings
 from .signing import ResizeSigner
@@ -45,11 +45,13 @@ class Storage:
         max_concurrent_resizes: int | None = None,
         resize_timeout: float = 20.0,
         render_lease: float = 30.0,
+        strip_gps: bool = False,
     ) -> None:
         """``service_url`` is where resize URLs point when they must reach the service first (required for a
         private backend: the service answers with a presigned redirect); by default they point at the backend's
         public URL. ``max_concurrent_resizes`` (default: the CPU count) and ``resize_timeout`` bound the work of
-        :meth:`create_resize`; a crashed process delays the others' renders by at most ``render_lease`` seconds."""
+        :meth:`create_resize`; a crashed process delays the others' renders by at most ``render_lease`` seconds.
+        ``strip_gps`` removes the GPS position from originals as they are stored (:mod:`shiftmedia.privacy`)."""
         if backend.private and not service_url:
             raise ConfigError("a private bucket needs SHIFTMEDIA_SERVICE_URL: resize URLs must reach the service")
         self.backend = backend
@@ -59,6 +61,7 @@ class Storage:
         self.scheduler = ResizeScheduler(max_concurrent_resizes or os.cpu_count() or 1, resize_timeout)
         self._once = RenderOnce(backend, render_lease, self.scheduler)
         self._originals = OriginalNames(backend)
+        self.strip_gps = strip_gps
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Storage:
@@ -71,6 +74,7 @@ class Storage:
             max_concurrent_resizes=settings.max_concurrent_resizes or None,
             resize_timeout=settings.resize_timeout,
             render_lease=settings.render_lease,
+            strip_gps=settings.strip_gps,
         )
 
     def __repr__(self) -> str:
@@ -88,17 +92,13 @@ class Storage:
 
         ``source`` is a path, a binary file object or bytes. The content must be
         an image the engine can decode whole (checked by content, not by name):
-        otherwise :class:`~shiftmedia.errors.InvalidImage` or
-        :class:`~shiftmedia.errors.LimitExceeded` is raised and nothing is stored.
-        ``filename`` (default: the path's name) is sanitised, and its extension
-        set to the detected format's.
+        otherwise :class:`InvalidImage` or :class:`LimitExceeded` is raised and
+        nothing is stored. ``filename`` (default: the path's name) is sanitised,
+        with the detected format's extension; ``strip_gps`` removes the position.
         """
-        data, default_name = read_source(source, self.limits.max_input_bytes)
-        info = probe(data, self.limits)
+        data, name = prepare(source, filename, self.limits, strip_gps=self.strip_gps)
         media_id = new_id()
-        name = safe_filename(filename or default_name, info.format)
-        key = f"{id_folder(media_id)}/{name}"
-        self.backend.write(key, data, content_type=content_type_for(name), if_absent=True)
+        self.backend.write(f"{id_folder(media_id)}/{name}", data, content_type=content_type_for(name), if_absent=True)
         self._originals.remember(media_id, name)
         return media_id
 
