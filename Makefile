@@ -89,3 +89,11 @@ bench: $(BIN)/shiftmedia bench-peers
 clean:
 	rm -rf $(VENV) $(SEAWEED_VENV) $(LOCALSTACK_VENV) .venv-bench-vips .venv-bench-thumbor .venv-py3.* build dist *.egg-info \
 		.pytest_cache .hypothesis .mypy_cache
+
+# Not part of `make test`: gunicorn with the shipped settings on a temporary local root, under mixed load
+# from 127.0.0.1 for SOAK_SECONDS (default 600); prints requests/s, statuses, p50/p99, and each worker's
+# RSS and open file descriptors at start and end. SOAK_ARGS passes more (--clients, --workers, --env).
+SOAK_SECONDS ?= 600
+.PHONY: soak
+soak: $(BIN)/shiftmedia
+	$(BIN)/python -m tests.soak --seconds $(SOAK_SECONDS) $(SOAK_ARGS)

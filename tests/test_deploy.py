@@ -8,8 +8,11 @@ import os
 import re
 import runpy
 import shutil
+import signal
 import subprocess
 import sys
+import textwrap
+import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -17,15 +20,17 @@ from typing import Any
 import pytest
 
 from .conftest import REPO, SECRET_KEYS
+from .servers.http import free_port
 from .servers.nginx import Nginx, NginxError, nginx_binary, render
+from .soak import run_load, start_service
 
 DEPLOY = REPO / "deploy"
 #: The gunicorn settings module: webapp/ ships as shiftmedia_webapp, so production says
 #: ``gunicorn -c python:shiftmedia_webapp.gunicorn_conf``.
 GUNICORN_CONF = REPO / "webapp" / "gunicorn_conf.py"
 GUNICORN_CONF_MODULE = "python:shiftmedia_webapp.gunicorn_conf"
-#: What the settings module reads besides ``SHIFTMEDIA_*``: the container conventions.
-PLATFORM_NAMES = ("PORT", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR")
+#: What the settings module reads besides ``SHIFTMEDIA_*``: the container conventions, and glibc's malloc settings.
+PLATFORM_NAMES = ("PORT", "WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_")
 UNIT = DEPLOY / "systemd" / "shiftmedia.service"
 TEMPLATE = DEPLOY / "cloudformation" / "cloudfront.yaml"
 SITES = DEPLOY / "nginx"
@@ -142,6 +147,154 @@ def test_gunicorn_hooks_keep_prometheus_multiprocess_files(monkeypatch: pytest.M
     (folder / "gauge_livesum_456.db").write_bytes(b"")
     conf["child_exit"](None, SimpleNamespace(pid=456))
     assert not (folder / "gauge_livesum_456.db").exists()
+
+
+def run_with_conf(script: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in a fresh interpreter where ``conf`` is the settings module run under ``env``
+    (no ``SHIFTMEDIA_*`` or :data:`PLATFORM_NAMES` from the caller): for what changes process state."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SHIFTMEDIA_") and k not in PLATFORM_NAMES}
+    clean.pop("GLIBC_TUNABLES", None)
+    prelude = f"import runpy\nconf = runpy.run_path({str(GUNICORN_CONF)!r})\n"
+    return subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(script)],
+        env={**clean, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_gunicorn_workers_tune_malloc_unless_the_environment_does(tmp_path: Path) -> None:
+    script = "print(sorted(conf['tune_malloc']().items()))"
+    tuned = run_with_conf(script, tmp_path)
+    assert tuned.returncode == 0, tuned.stderr
+    assert tuned.stdout.strip() == "[('MALLOC_ARENA_MAX', 2), ('MALLOC_MMAP_THRESHOLD_', 131072)]"
+    operator = run_with_conf(script, tmp_path, MALLOC_ARENA_MAX="4")
+    assert operator.stdout.strip() == "[('MALLOC_MMAP_THRESHOLD_', 131072)]", operator.stderr
+    tunables = run_with_conf(script, tmp_path, GLIBC_TUNABLES="glibc.malloc.mmap_threshold=65536")
+    assert tunables.stdout.strip() == "[('MALLOC_ARENA_MAX', 2)]", tunables.stderr
+
+
+def test_gunicorn_routes_shiftmedia_loggers_to_its_error_log(tmp_path: Path) -> None:
+    """gunicorn's logger set up (twice, as a reload does) with the module's settings: ``shiftmedia.*``
+    at INFO and other libraries' warnings reach the error log once each, in gunicorn's format;
+    gunicorn's own error and access lines are unchanged."""
+    result = run_with_conf(
+        """
+        import logging
+        from gunicorn.config import Config
+        from gunicorn.glogging import Logger
+
+        cfg = Config()
+        for name in ("logconfig_dict", "errorlog", "accesslog", "loglevel"):
+            cfg.set(name, conf[name])
+        glog = Logger(cfg)
+        glog.setup(cfg)
+        logging.getLogger("shiftmedia.access").info('{"path":"/media/a.jpg"}')
+        logging.getLogger("shiftmedia.access").debug("not at debug")
+        logging.getLogger("shiftmedia.errors").warning("request 1: 503 Overloaded")
+        logging.getLogger("botocore.credentials").info("not a library's info")
+        logging.getLogger("botocore.credentials").warning("a library's warning")
+        glog.error("gunicorn's own")
+        glog.info("Booting worker with pid: 1")
+        """,
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    messages = [re.sub(r"^\[[^\]]+\] \[\d+\] ", "", line) for line in result.stderr.splitlines()]
+    assert messages == [
+        '[INFO] {"path":"/media/a.jpg"}',
+        "[WARNING] request 1: 503 Overloaded",
+        "[WARNING] a library's warning",
+        "[ERROR] gunicorn's own",
+        "[INFO] Booting worker with pid: 1",
+    ], result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "address"),
+    [
+        ("", None),
+        ("127.0.0.1:9100", ("127.0.0.1", 9100)),
+        (" 0.0.0.0:9100 ", ("0.0.0.0", 9100)),
+        ("[::1]:9100", ("::1", 9100)),
+        ("metrics.internal:9100", ("metrics.internal", 9100)),
+    ],
+)
+def test_metrics_bind_address(monkeypatch: pytest.MonkeyPatch, raw: str, address: tuple[str, int] | None) -> None:
+    assert load_gunicorn_conf(monkeypatch)["metrics_address"](raw) == address
+
+
+@pytest.mark.parametrize("raw", ["9100", ":9100", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:http", "::1:9100"])
+def test_metrics_bind_rejects_what_is_not_host_and_port(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    with pytest.raises(ValueError, match="SHIFTMEDIA_METRICS_BIND must be host:port"):
+        load_gunicorn_conf(monkeypatch, SHIFTMEDIA_METRICS_BIND=raw, PROMETHEUS_MULTIPROC_DIR="/tmp/p")
+
+
+def test_metrics_bind_needs_the_multiprocess_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="SHIFTMEDIA_METRICS_BIND needs PROMETHEUS_MULTIPROC_DIR"):
+        load_gunicorn_conf(monkeypatch, SHIFTMEDIA_METRICS_BIND="127.0.0.1:9100")
+    conf = load_gunicorn_conf(monkeypatch, SHIFTMEDIA_METRICS_BIND="127.0.0.1:9100", PROMETHEUS_MULTIPROC_DIR="/p")
+    assert conf["metrics_bind"] == ("127.0.0.1", 9100)
+    assert load_gunicorn_conf(monkeypatch)["metrics_bind"] is None
+
+
+@pytest.mark.integration
+def test_master_serves_the_metrics_of_all_workers(tmp_path: Path) -> None:
+    """``SHIFTMEDIA_METRICS_BIND``: the master answers on its own port with the sum over both workers,
+    and keeps answering when a worker is replaced."""
+    port = free_port()
+    service, workload = start_service(
+        tmp_path / "media", tmp_path / "gunicorn.log", SHIFTMEDIA_METRICS_BIND=f"127.0.0.1:{port}"
+    )
+    try:
+        before = scrape(port, "shiftmedia_requests_total")  # the requests that waited for both workers
+        assert service.process is not None
+        assert holders(listening_inode(port)) == [service.process.pid], "a worker kept the master's listener"
+        result = run_load(service.port, workload, requests=60)
+        counted = scrape(port, "shiftmedia_requests_total")
+        worker = max(int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", service.log()))
+        os.kill(worker, signal.SIGTERM)
+        run_load(service.port, workload, requests=20, result=result)
+        after = scrape(port, "shiftmedia_requests_total")
+    finally:
+        service.stop()
+    log = service.log()
+    assert before >= 2 and counted - before == 60 == result.count - 20, log
+    assert after - before == result.count == 80, log
+    assert re.search(rf"\[INFO\] Metrics of all workers on http://127.0.0.1:{port}/metrics", log)
+
+
+def listening_inode(port: int) -> str:
+    """The inode of the socket listening on 127.0.0.1:``port`` (``/proc/net/tcp``)."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":
+            return fields[9]
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def holders(inode: str) -> list[int]:
+    """The processes with a descriptor on socket ``inode``."""
+    found = set()
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) == f"socket:[{inode}]":
+                found.add(int(fd.parts[2]))
+        except OSError:
+            continue
+    return sorted(found)
+
+
+def scrape(port: int, name: str) -> float:
+    """The sum of a metric's samples on the master's metrics listener."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.MULTILINE))
 
 
 def test_gunicorn_check_config_loads_the_installed_module(tmp_path: Path) -> None:

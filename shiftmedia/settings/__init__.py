@@ -110,7 +110,6 @@ class Settings:
     demo_upload: bool = False
     metrics_tokens: tuple[str, ...] = ()
     metrics_public: bool = False
-    public_originals: bool = False
     strip_gps: bool = False
     render_lease: float = 30.0
     limits: Limits = Limits()
