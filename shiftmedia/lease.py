@@ -185,17 +185,6 @@ class RenderLeases:
             if self._monotonic() >= deadline:
                 raise Overloaded(f"the render of {key} could not start within the time budget")
 
-    def sweep(self) -> int:
-        """Delete every expired lease (left by crashed holders); return how many went."""
-        now, count = self._clock(), 0
-        for info in self.backend.list(LEASE_PREFIX):
-            key = info.key[len(LEASE_PREFIX) :]
-            held = self.held(key)
-            if held is not None and held.expired(now):
-                self._drop(held)
-                count += 1
-        return count
-
     def _drop(self, stale: Lease) -> None:
         """Delete an expired lease (so that it can be taken again)."""
         log.warning("the render lease of %s held by %s expired; deleting it", stale.key, stale.holder)

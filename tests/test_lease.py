@@ -285,17 +285,6 @@ def test_nothing_of_a_lease_is_served_or_listed_as_an_original(app: Flask, image
     assert leases_left(storage.backend) == [leased]
 
 
-def test_sweep_deletes_only_expired_leases(store: Store) -> None:
-    clock = Clock()
-    leases = RenderLeases(store(), 10, clock=clock)
-    assert leases.take("0f/old.png") is not None
-    clock.now += 5
-    assert leases.take("0f/new.png") is not None
-    clock.now += 6
-    assert leases.sweep() == 1
-    assert leases_left(store()) == [lease_key("0f/new.png")]
-
-
 class Failing(LocalBackend):
     """A local backend whose deletes fail with ``error``, and whose writes of leases answer 404 when told."""
 
