@@ -2,7 +2,18 @@
 
 The limits exist so that one hostile or merely huge upload cannot exhaust the
 service's memory or CPU. Every check here needs only numbers that an image
-header carries, so the engine can refuse an image before decoding a pixel.
+header (or, for GIF, its block structure: see :mod:`.gifscan`) and the plan
+carry, so the engine refuses an image before decoding a pixel.
+
+The work of a render grows with three sums, and each has its limit: the
+frames (``max_frames``: a fixed cost per frame, in the decoder, the resample
+and the encoder), the decoded source pixels of all frames
+(``max_frame_pixels``: decoding, compositing and resampling) and the output
+pixels of all frames (``max_output_pixels``: every output frame is kept until
+the encoder, and quantising a GIF or encoding a WebP costs far more per pixel
+than decoding). The defaults are measured (README, Security): one request at
+the limits of all three at once takes under 20 s and 512 MiB on a 2-core
+machine.
 """
 
 from __future__ import annotations
@@ -16,15 +27,22 @@ from ..errors import ConfigError, LimitExceeded
 class Limits:
     """Upper bounds for one render or probe; every value must be positive.
 
-    ``max_pixels`` bounds one frame (width × height), ``max_frame_pixels`` an
-    animation as a whole (frames × width × height), ``max_input_bytes`` the
-    encoded input and ``max_output_side`` each side of the rendered image.
+    ``max_pixels`` bounds one frame (width × height), ``max_input_bytes`` the
+    encoded input and ``max_output_side`` each side of the rendered image. An
+    animation has three more: ``max_frames`` frames, ``max_frame_pixels``
+    decoded pixels in all (frames × width × height of the canvas), and
+    ``max_output_pixels`` output pixels in all (frames × output width × output
+    height). A still image and a one-frame output are bounded by
+    ``max_pixels`` and ``max_output_side`` alone, so raising either never
+    needs the animation limits raised with it.
     """
 
-    max_pixels: int = 50_000_000
+    max_pixels: int = 40_000_000
     max_input_bytes: int = 50 * 1024 * 1024
     max_output_side: int = 4096
-    max_frame_pixels: int = 250_000_000
+    max_frame_pixels: int = 32_000_000
+    max_frames: int = 1000
+    max_output_pixels: int = 2 * 2048 * 2048
 
     def __post_init__(self) -> None:
         """Refuse a limit that is not a positive integer: it would disable the check."""
@@ -39,19 +57,34 @@ class Limits:
             raise LimitExceeded(f"input is {length} bytes, over the limit of {self.max_input_bytes}")
 
     def check_image(self, size: tuple[int, int], frames: int) -> None:
-        """Refuse a frame over ``max_pixels`` or an animation over ``max_frame_pixels``."""
+        """Refuse a frame over ``max_pixels``, and an animation of more than
+        ``max_frames`` frames or over ``max_frame_pixels`` in all.
+
+        ``size`` is the canvas every frame is decoded onto; a still image
+        (``frames`` 1) is bounded by ``max_pixels`` alone.
+        """
         pixels = size[0] * size[1]
         if pixels > self.max_pixels:
             raise LimitExceeded(f"image is {size[0]}x{size[1]} ({pixels} pixels), over the limit of {self.max_pixels}")
-        if frames * pixels > self.max_frame_pixels:
+        if frames > self.max_frames:
+            raise LimitExceeded(f"animation has more than {self.max_frames} frames, the limit")
+        if frames > 1 and frames * pixels > self.max_frame_pixels:
             raise LimitExceeded(
                 f"animation is {frames} frames of {pixels} pixels, "
                 f"over the limit of {self.max_frame_pixels} pixels in all"
             )
 
-    def check_output(self, size: tuple[int, int]) -> None:
-        """Refuse an output with a side longer than ``max_output_side``."""
+    def check_output(self, size: tuple[int, int], frames: int = 1) -> None:
+        """Refuse an output with a side longer than ``max_output_side``, and an
+        animated one whose ``frames`` frames of ``size`` are over
+        ``max_output_pixels`` in all."""
         if max(size) > self.max_output_side:
             raise LimitExceeded(
                 f"output would be {size[0]}x{size[1]}, over the limit of {self.max_output_side} px per side"
+            )
+        pixels = frames * size[0] * size[1]
+        if frames > 1 and pixels > self.max_output_pixels:
+            raise LimitExceeded(
+                f"output would be {frames} frames of {size[0]}x{size[1]} ({pixels} pixels), "
+                f"over the limit of {self.max_output_pixels} pixels in all"
             )

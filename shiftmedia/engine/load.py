@@ -2,9 +2,12 @@
 
 :func:`open_source` reads only the header: it detects the format by content
 (never by a file name), restricted to the formats the engine supports, and
-refuses inputs over the byte, pixel and animation limits. :func:`read_frames`
-then decodes the frames the caller wants, one at a time, so an animation never
-has to sit in memory whole.
+refuses inputs over the byte, pixel and animation limits. WebP and AVIF
+headers give the frame count (libwebp and libavif parse the container, not
+the pixels); a GIF's frames are counted, and the canvas they grow to measured,
+by :mod:`.gifscan` before Pillow reads a block of it. :func:`read_frames` then
+decodes the frames the caller wants, one at a time, so an animation never has
+to sit in memory whole.
 
 The header is parsed by the format's Pillow plugin directly, the way
 ``Image.open`` does it but without ``Image.open``'s own decompression-bomb
@@ -16,7 +19,11 @@ warnings would not be thread-safe. Pillow still checks in a few places after
 opening (a GIF frame growing past the logical screen, a TIFF's tile buffer);
 those only fire for images over 89 MP, which pass :class:`Limits` only when it
 is configured that high. GIF frames are re-checked against :class:`Limits` as
-they are read, since a frame may enlarge the canvas.
+they are read, though :mod:`.gifscan` has already measured the canvas they
+grow to.
+
+Animated PNG is opened as the still PNG that every viewer without APNG
+support shows: its default image, one frame, like TIFF pages and MPO previews.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
+from .gifscan import is_gif, scan
 from .limits import Limits
 from .orient import displayed_size, read_orientation
 from .plan import Size
@@ -92,13 +100,18 @@ class Frame:
 def open_source(data: bytes, limits: Limits) -> Source:
     """Parse the header of ``data`` and check it against ``limits``; decode nothing.
 
-    Must run inside :func:`~shiftmedia.engine.guard.pillow_errors`, which turns
+    A GIF is checked twice: its block structure first (frames, and the canvas
+    they grow to), then Pillow's header, as every other format. Must run
+    inside :func:`~shiftmedia.engine.guard.pillow_errors`, which turns
     Pillow's exceptions into shiftmedia's.
     """
     limits.check_input(len(data))
+    layout = scan(data, limits.max_frames) if is_gif(data) else None
+    if layout is not None:
+        limits.check_image(layout.canvas, layout.frames)
     image = _parse_header(io.BytesIO(data))
     pixel_format = image.format or ""
-    frames = getattr(image, "n_frames", 1) if pixel_format in ANIMATED_FORMATS else 1
+    frames = layout.frames if layout is not None else _header_frames(image)
     limits.check_image(image.size, frames)
     orientation = read_orientation(image)
     loop = image.info.get("loop")
@@ -110,6 +123,12 @@ def open_source(data: bytes, limits: Limits) -> Source:
         frames=frames,
         loop=loop if isinstance(loop, int) else None,
     )
+
+
+def _header_frames(image: Image.Image) -> int:
+    """The animation frames Pillow's header parse found: WebP and AVIF count
+    them from the container; every other format is one frame here."""
+    return int(getattr(image, "n_frames", 1)) if image.format in ANIMATED_FORMATS else 1
 
 
 def _parse_header(stream: io.BytesIO) -> Image.Image:
@@ -130,20 +149,25 @@ def _parse_header(stream: io.BytesIO) -> Image.Image:
 
 
 def read_frames(source: Source, count: int, limits: Limits) -> Iterator[Frame]:
-    """Decode the first ``count`` frames of ``source``, each as an independent image.
+    """Decode the first ``count`` frames of ``source``, one at a time.
 
     Frames of GIF and WebP animations come out composited: each is the whole
     picture as displayed at that moment, not a patch over the previous one.
-    Each frame's size is checked against ``limits`` before it is decoded.
+    Each frame's canvas is checked against ``limits`` before it is decoded, as
+    the header's was: should a GIF's frame still grow it past what the block
+    walk measured (Pillow parses a few malformed files otherwise), every frame
+    is counted at the grown size. A
+    frame's image is the decoder's own, not a copy: it is valid until the next
+    frame is read, so a caller that keeps a frame keeps what it made of it.
     """
     image = source.image
     for index in range(min(count, source.frames)):
         if source.frames > 1:
             image.seek(index)
-            limits.check_image(image.size, 1)
+            limits.check_image(image.size, source.frames)
         image.load()
         duration = image.info.get("duration", 0)
         yield Frame(
-            image=image.copy() if source.frames > 1 else image,
+            image=image,
             duration=int(duration) if isinstance(duration, (int, float)) else 0,
         )

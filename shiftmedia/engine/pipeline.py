@@ -1,10 +1,11 @@
 """The render pipeline: plan first, then one small step after another.
 
 Like imgproxy's ``processing/pipeline``, :func:`render` computes the whole
-geometry (:mod:`.plan`) from the header before any pixel is decoded, then runs
-each frame through the steps load → scale (crop included) → orient → colour →
-pad and hands the frames to the encoder. Each step is a plain function in its
-own module; no step reads or writes shared state.
+geometry (:mod:`.plan`) from the header before any pixel is decoded, checks
+the output's frames × pixels against the limits, then runs each frame through
+the steps load → scale (crop included) → orient → colour → pad and hands the
+frames to the encoder, once the decoder and its buffers are gone. Each step
+is a plain function in its own module; no step reads or writes shared state.
 
 The order is chosen for speed: a JPEG decodes straight to a reduced size
 (DCT scaling, chosen from the plan, the orientation and the crop), the crop
@@ -29,7 +30,7 @@ from .encode import ANIMATED_OUTPUTS, PROFILE_OUTPUTS, Timing, encode
 from .guard import pillow_errors
 from .limits import Limits
 from .load import MEDIA_TYPES, open_source, read_frames
-from .plan import Plan, make_plan
+from .plan import Plan, Size, make_plan
 
 
 @dataclass(frozen=True)
@@ -55,33 +56,20 @@ def render(data: bytes, spec: ResizeSpec, limits: Limits = Limits()) -> Rendered
     :class:`~shiftmedia.errors.UnsupportedImage`) for input that is not a
     decodable image in a supported format and mode, and
     :class:`~shiftmedia.errors.LimitExceeded` for input or output over
-    ``limits``, checked from the header before decoding.
+    ``limits``, checked from the header and the plan before decoding.
     """
-    clock = time.perf_counter()
-    decoding = resizing = 0.0
     with pillow_errors():
-        source = open_source(data, limits)
-        plan = make_plan(source.size, spec, limits)
-        wanted = source.frames if spec.format in ANIMATED_OUTPUTS else 1
-        extent = scale.shrink_on_load(source.image, plan, source.orientation)
-        frames: list[Image.Image] = []
-        durations: list[int] = []
-        for frame in read_frames(source, wanted, limits):
-            decoded = time.perf_counter()
-            decoding += decoded - clock
-            frames.append(_process(frame.image, source.orientation, plan, spec, extent))
-            durations.append(frame.duration)
-            clock = time.perf_counter()
-            resizing += clock - decoded
-        encoded = encode(frames, spec, Timing(tuple(durations), source.loop))
+        made = _make_frames(data, spec, limits)
+        clock = time.perf_counter()
+        encoded = encode(made.images, spec, made.timing)
     return Rendered(
         data=encoded,
-        width=plan.canvas[0],
-        height=plan.canvas[1],
+        width=made.canvas[0],
+        height=made.canvas[1],
         format=spec.format,
         content_type=MEDIA_TYPES[spec.format],
-        frames=len(frames),
-        timings={"decode": decoding, "resize": resizing, "encode": time.perf_counter() - clock},
+        frames=len(made.images),
+        timings={"decode": made.decoding, "resize": made.resizing, "encode": time.perf_counter() - clock},
     )
 
 
@@ -109,3 +97,44 @@ def _process(image: Image.Image, orientation: int, plan: Plan, spec: ResizeSpec,
     if kept[0] is not None:
         working.info["icc_profile"] = kept[0]
     return canvas.pad(working, plan, spec.background)
+
+
+@dataclass(frozen=True)
+class _Made:
+    """The output frames of a render, ready for the encoder: their pixels, how
+    they play, the canvas size, and the seconds spent decoding and resizing."""
+
+    images: list[Image.Image]
+    timing: Timing
+    canvas: Size
+    decoding: float
+    resizing: float
+
+
+def _make_frames(data: bytes, spec: ResizeSpec, limits: Limits) -> _Made:
+    """Open and plan ``data``, check the output against ``limits``, then decode
+    and process each frame the output keeps.
+
+    The output's frames × pixels are known from the header and the plan, so
+    they are checked here, before the first pixel is decoded. This is a
+    function of its own so that the decoder, and every buffer it holds (the
+    canvas of the frame, the previous one, a disposal patch), is freed when it
+    returns, before the encoder needs memory of its own.
+    """
+    clock = time.perf_counter()
+    decoding = resizing = 0.0
+    source = open_source(data, limits)
+    plan = make_plan(source.size, spec, limits)
+    wanted = source.frames if spec.format in ANIMATED_OUTPUTS else 1
+    limits.check_output(plan.canvas, wanted)
+    extent = scale.shrink_on_load(source.image, plan, source.orientation)
+    images: list[Image.Image] = []
+    durations: list[int] = []
+    for frame in read_frames(source, wanted, limits):
+        decoded = time.perf_counter()
+        decoding += decoded - clock
+        images.append(_process(frame.image, source.orientation, plan, spec, extent))
+        durations.append(frame.duration)
+        clock = time.perf_counter()
+        resizing += clock - decoded
+    return _Made(images, Timing(tuple(durations), source.loop), plan.canvas, decoding, resizing)

@@ -37,7 +37,9 @@ def probe(data: bytes, limits: Limits = Limits()) -> ImageInfo:
     Raises :class:`~shiftmedia.errors.InvalidImage` for anything that is not a
     whole, decodable image (truncated and corrupt files included),
     :class:`~shiftmedia.errors.UnsupportedImage` for a mode the engine cannot
-    render and :class:`~shiftmedia.errors.LimitExceeded` from the header alone.
+    render and :class:`~shiftmedia.errors.LimitExceeded` from the header alone
+    (for a GIF, its block structure: frames and the canvas they grow to): the
+    same checks of the source that :func:`~shiftmedia.engine.render` makes.
     """
     with pillow_errors():
         source = open_source(data, limits)

@@ -8,6 +8,7 @@ the basic engine tests need no files at all.
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import zlib
@@ -138,6 +139,54 @@ class Samples:
         if loop is not None:
             options["loop"] = loop
         return cls.encode(frames[0], "GIF", save_all=True, append_images=frames[1:], **options)
+
+    @classmethod
+    def block_gif(
+        cls,
+        screen: tuple[int, int],
+        frames: Sequence[tuple[int, int, int, int]],
+        delay: int = 4,
+        comment_sub_blocks: int = 0,
+    ) -> bytes:
+        """A GIF written block by block: a logical ``screen``, then one flat frame
+        per ``(left, top, width, height)``, cycling through four colours.
+
+        Each distinct frame size is LZW-coded once by Pillow and its data
+        repeated, so a few huge flat frames or thousands of tiny ones cost
+        milliseconds and kilobytes. ``comment_sub_blocks`` puts a comment made
+        of that many one-byte sub-blocks before the first frame.
+        """
+        palette = bytes((0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255))
+        out = bytearray(b"GIF89a" + struct.pack("<HHBBB", *screen, 0x81, 0, 0) + palette)
+        out += b"!\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
+        if comment_sub_blocks:
+            out += b"!\xfe" + b"\x01c" * comment_sub_blocks + b"\x00"
+        for index, (left, top, width, height) in enumerate(frames):
+            out += b"!\xf9\x04" + struct.pack("<BHBB", 0x04, delay, 0, 0)
+            out += b"," + struct.pack("<HHHHB", left, top, width, height, 0)
+            out += cls._flat_lzw((width, height), index % 4)
+        return bytes(out + b";")
+
+    @staticmethod
+    @functools.cache
+    def _flat_lzw(size: tuple[int, int], colour: int) -> bytes:
+        """The image data (LZW code size, sub-blocks, terminator) of a flat
+        frame of ``size`` in palette index ``colour``, as Pillow writes it."""
+        frame = Image.new("P", size, colour)
+        frame.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
+        data = Samples.encode(frame, "GIF", optimize=False)
+        position = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+        while data[position] == 0x21:  # extensions before the frame: label, then sub-blocks
+            position += 2
+            while data[position]:
+                position += 1 + data[position]
+            position += 1
+        flags = data[position + 9]
+        start = position + 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+        end = start + 1
+        while data[end]:
+            end += 1 + data[end]
+        return data[start : end + 1]
 
     @staticmethod
     def truncated(data: bytes, keep: float = 0.6) -> bytes:

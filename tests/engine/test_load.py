@@ -82,7 +82,7 @@ def test_header_bombs_are_refused_without_decoding(samples, builder: str) -> Non
 
 
 def test_our_pixel_limit_applies_below_pillows(samples) -> None:
-    with pytest.raises(LimitExceeded, match="over the limit of 50000000"):
+    with pytest.raises(LimitExceeded, match="over the limit of 40000000"):
         _open(samples.png_header(8000, 8000))
 
 
@@ -90,9 +90,8 @@ def test_read_frames_yields_durations_and_stops_at_count(samples) -> None:
     data = samples.animated_gif([(255, 0, 0, 255), (0, 255, 0, 255), (0, 0, 255, 255)], [10, 20, 30], loop=2)
     source = _open(data)
     assert source.loop == 2
-    frames = list(read_frames(source, 3, Limits()))
-    assert [frame.duration for frame in frames] == [10, 20, 30]
-    assert [frame.image.convert("RGB").getpixel((0, 0)) for frame in frames] == [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    seen = [(frame.duration, frame.image.convert("RGB").getpixel((0, 0))) for frame in read_frames(source, 3, Limits())]
+    assert seen == [(10, (255, 0, 0)), (20, (0, 255, 0)), (30, (0, 0, 255))]
     assert len(list(read_frames(_open(data), 1, Limits()))) == 1
 
 
@@ -119,8 +118,21 @@ def test_gif_frame_growing_past_the_limit_is_refused_before_decoding(samples) ->
     data = bytearray(samples.animated_gif([(255, 0, 0, 255), (0, 255, 0, 255)], [10, 10], size=(40, 30)))
     second = data.index(b"\x00\x2c", data.index(b"\x00\x2c") + 2) + 1
     data[second + 5 : second + 9] = struct.pack("<HH", 9000, 9000)
-    source = _open(bytes(data))
-    frames = read_frames(source, 2, Limits())
+    with pytest.raises(LimitExceeded, match="9000x9000"):
+        _open(bytes(data))
+
+
+def test_gif_frames_are_counted_from_the_blocks(samples) -> None:
+    data = samples.block_gif((10, 10), [(0, 0, 10, 10)] * 50)
+    assert _open(data).frames == 50
+    with pytest.raises(LimitExceeded, match="more than 49 frames"):
+        _open(data, Limits(max_frames=49))
+
+
+def test_gif_frames_are_checked_at_the_size_they_grow_to(samples) -> None:
+    data = samples.block_gif((10, 10), [(0, 0, 10, 10), (0, 0, 20, 20)])
+    source = _open(data)
+    frames = read_frames(source, 2, Limits(max_frame_pixels=2 * 10 * 10))
     next(frames)
-    with pytest.raises(LimitExceeded):
+    with pytest.raises(LimitExceeded, match="2 frames of 400 pixels"):
         next(frames)
