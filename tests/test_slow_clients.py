@@ -411,6 +411,18 @@ def report(name: str, outcome: LoadOutcome, record_property: Callable[[str, obje
     print(f"{name}: {json.dumps(figures)}")
 
 
+def local_service(media_root: Path, public_url: str, log_path: Path, **options: int) -> Service:
+    """gunicorn with the packaged settings on a local-disk root, the API open to :data:`API_TOKEN`."""
+    settings = {
+        "SHIFTMEDIA_STORAGE": "local",
+        "SHIFTMEDIA_LOCAL_ROOT": str(media_root),
+        "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
+        "SHIFTMEDIA_PUBLIC_URL": public_url,
+        "SHIFTMEDIA_API_TOKENS": API_TOKEN,
+    }
+    return Service(settings, log_path=log_path, **options)
+
+
 def assert_unaffected(outcome: LoadOutcome, header_timeout: float, first_headers: int) -> None:
     """No normal request failed; each kind's loaded p99 is within :func:`allowed_p99` of its unloaded p99;
     nginx cut the slow headers at ``client_header_timeout``."""
@@ -441,17 +453,7 @@ def test_selfhosted_nginx_keeps_slow_clients_off_the_service(
     service_port = free_port()
     nginx = Nginx.for_site(site, tmp_path / "nginx", media_root=str(media_root), service=f"127.0.0.1:{service_port}")
     public_url = f"{nginx.url}/media"
-    service = Service(
-        {
-            "SHIFTMEDIA_STORAGE": "local",
-            "SHIFTMEDIA_LOCAL_ROOT": str(media_root),
-            "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
-            "SHIFTMEDIA_PUBLIC_URL": public_url,
-            "SHIFTMEDIA_API_TOKENS": API_TOKEN,
-        },
-        log_path=tmp_path / "gunicorn.log",
-        port=service_port,
-    )
+    service = local_service(media_root, public_url, tmp_path / "gunicorn.log", port=service_port)
     with nginx, service:
         storage = Storage(LocalBackend(media_root, public_url), SECRET_KEYS)
         media_id = storage.put(fixtures / ORIGINAL)
@@ -552,18 +554,7 @@ def test_gunicorn_alone_is_stalled_by_slow_clients(
     media_root = tmp_path / "media"
     port = free_port()
     public_url = f"http://127.0.0.1:{port}/media"
-    service = Service(
-        {
-            "SHIFTMEDIA_STORAGE": "local",
-            "SHIFTMEDIA_LOCAL_ROOT": str(media_root),
-            "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
-            "SHIFTMEDIA_PUBLIC_URL": public_url,
-            "SHIFTMEDIA_API_TOKENS": API_TOKEN,
-        },
-        log_path=tmp_path / "gunicorn.log",
-        port=port,
-        workers=DIRECT_WORKERS,
-    )
+    service = local_service(media_root, public_url, tmp_path / "gunicorn.log", port=port, workers=DIRECT_WORKERS)
     with service:
         storage = Storage(LocalBackend(media_root, public_url), SECRET_KEYS)
         media_id = storage.put(fixtures / ORIGINAL)
