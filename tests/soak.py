@@ -24,6 +24,7 @@ the end, then stops gunicorn by its PID. Nothing but 127.0.0.1 is contacted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import random
@@ -284,13 +285,9 @@ def wait_for_workers(service: Service, workers: int, timeout: float = 60.0) -> l
                 f"{len(seen & set(pids))} of {workers} workers answered in {timeout:g} s\n{service.log()}"
             )
         connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=CLIENT_TIMEOUT)
-        try:
+        with contextlib.closing(connection), contextlib.suppress(OSError, http.client.HTTPException):
             connection.request("GET", "/media/no-such-key.jpg")
             connection.getresponse().read()
-        except (OSError, http.client.HTTPException):
-            pass
-        finally:
-            connection.close()
         time.sleep(0.05)
 
 

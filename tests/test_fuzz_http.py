@@ -28,6 +28,7 @@ shows each; the status histogram is printed at the end (run with ``-s`` to see i
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
 import inspect
@@ -174,11 +175,10 @@ def exchange(port: int, raw: bytes, head_only: bool) -> Answer:
     data = bytearray()
     problem = ""
     with socket.create_connection(("127.0.0.1", port), timeout=EXCHANGE_TIMEOUT) as sock:
-        try:
+        # OSError: the server answered and closed before reading the whole request: read what it said.
+        with contextlib.suppress(OSError):
             sock.sendall(raw)
             sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass  # the server answered and closed before reading the whole request: read what it said
         while True:
             try:
                 chunk = sock.recv(65536)
@@ -979,9 +979,9 @@ class Checker:
         if status == 0:
             self.flag("no HTTP answer", exchange)
             return
-        if status == 501 and not answer.from_app:
-            pass  # gunicorn's answer to a transfer coding it does not know: RFC 9112 section 6.1 asks for a 501
-        elif status >= 500 and not (status == 503 and answer.headers.get("retry-after")):
+        # gunicorn's 501 for a transfer coding it does not know is what RFC 9112 section 6.1 asks for.
+        unknown_coding = status == 501 and not answer.from_app
+        if status >= 500 and not unknown_coding and not (status == 503 and answer.headers.get("retry-after")):
             self.flag("5xx other than a 503 with Retry-After", exchange)
         if status >= 400 and "no-store" not in answer.headers.get("cache-control", ""):
             self.flag("error answer without Cache-Control: no-store", exchange)
