@@ -29,6 +29,10 @@ class BadSignature(ShiftMediaError):
     """A resize name whose signature is missing, tampered or from a retired key."""
 
 
+class PrivateOriginal(BadSignature):
+    """An original asked for without a valid, unexpired access token: originals are not public."""
+
+
 class NotFound(ShiftMediaError):
     """No original or object exists under the given id or key."""
 

@@ -62,7 +62,9 @@ def safe_filename(filename: str | None, extension: str) -> str:
     Accents are folded to ASCII, case is lowered, runs of anything but letters,
     digits, ``-`` and ``_`` become one ``-``, the stem is cut to
     :data:`MAX_STEM_LENGTH` characters, and a stem that would read like a
-    derivative's name is prefixed, so an original can never pass for one. The
+    derivative's name is prefixed, so an original can never pass for one.
+    ``upscale`` is spelt ``up-scale``: the bucket policy tells derivatives by
+    ``-upscale-``/``-noupscale-`` (:mod:`shiftmedia.backends.s3.bucket`). The
     extension is the one of the detected format, whatever the upload claimed.
     """
     stem = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -70,7 +72,7 @@ def safe_filename(filename: str | None, extension: str) -> str:
         stem = stem.rsplit(".", 1)[0]
     stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii").lower()
     stem = re.sub(r"[^a-z0-9_]+", "-", stem)
-    stem = re.sub(r"-{2,}", "-", stem)[:MAX_STEM_LENGTH].strip("-_") or DEFAULT_STEM
+    stem = re.sub(r"-{2,}", "-", stem.replace("upscale", "up-scale"))[:MAX_STEM_LENGTH].strip("-_") or DEFAULT_STEM
     if looks_like_derivative(f"{stem}.{extension}"):
         stem = f"{DEFAULT_STEM}-{stem}"
     return f"{stem}.{extension}"

@@ -17,9 +17,9 @@ Leases live under :data:`LEASE_PREFIX` (``.leases/<id folder>/<name>``), never
 in an id's folder: an id's original is the first name there that is not a
 derivative's, so a lease beside it would pass for one. Keys of the service are
 exactly ``<id folder>/<name>``, so no request reaches a lease, and neither an
-id's deletion nor a listing of originals sees one (a public bucket serves
-its whole prefix, so a lease is readable there while it lives; it is stored
-``no-store``, so no CDN keeps it). The body is JSON: the holder
+id's deletion nor a listing of originals sees one, and the public bucket
+policy covers id folders only (a lease is stored ``no-store`` all the same,
+so no CDN would keep one). The body is JSON: the holder
 (``host:pid:random``) and the expiry (Unix time; hosts are expected to keep
 their clocks within a fraction of the lease duration).
 """

@@ -17,7 +17,7 @@ def bucket_documents(settings: Settings, app_url: str, url_prefix: str, *, publi
     """The website, CORS and (when ``public``) policy documents :func:`set_up_bucket` puts."""
     from .backends.s3 import bucket
 
-    docs = bucket.documents(s3_backend(settings.s3), app_url, url_prefix)
+    docs = bucket.documents(s3_backend(settings.s3), app_url, url_prefix, public_originals=settings.public_originals)
     if not public:
         del docs["policy"]
     return docs
@@ -28,7 +28,8 @@ def set_up_bucket(settings: Settings, app_url: str, url_prefix: str, *, public: 
     from .backends.s3 import bucket
 
     backend = s3_backend(settings.s3)
-    return backend.bucket, bucket.apply(backend, app_url, url_prefix, public=public)
+    done = bucket.apply(backend, app_url, url_prefix, public=public, public_originals=settings.public_originals)
+    return backend.bucket, done
 
 
 def check_bucket(settings: Settings, app_url: str | None, url_prefix: str) -> list[Any]:

@@ -10,23 +10,22 @@ so deleting an id is deleting one prefix.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator, Sequence
-from functools import partial
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from .access import OriginalAccess
 from .backends import open_backend
 from .backends.base import IMMUTABLE, Backend, check_key, content_type_for
-from .delivery import ORIGINAL_CACHE, Derivative, Redirect, Served, front_serves, marked
-from .engine import Limits, Rendered, probe, render
+from .delivery import Derivative, Redirect, Served, front_serves, marked
+from .engine import Limits
 from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, LimitExceeded, NotFound
 from .ids import check_id, find_key, id_folder, new_id, split_key
-from .lease import RenderOnce
+from .making import Maker
 from .originals import OriginalNames, Source, prepare
 from .scheduler import ResizeScheduler
 from .settings import Settings
-from .signing import ResizeSigner
+from .signing import AccessSigner, ResizeSigner
 from .spec import ResizeSpec, looks_like_derivative, parse_signed_name
 
 Size = str | int | tuple[int, int]
@@ -46,12 +45,16 @@ class Storage:
         resize_timeout: float = 20.0,
         render_lease: float = 30.0,
         strip_gps: bool = False,
+        public_originals: bool = False,
+        original_url_expiry: int = 3600,
     ) -> None:
         """``service_url`` is where resize URLs point when they must reach the service first (required for a
         private backend: the service answers with a presigned redirect); by default they point at the backend's
         public URL. ``max_concurrent_resizes`` (default: the CPU count) and ``resize_timeout`` bound the work of
         :meth:`create_resize`; a crashed process delays the others' renders by at most ``render_lease`` seconds.
-        ``strip_gps`` removes the GPS position from originals as they are stored (:mod:`shiftmedia.privacy`)."""
+        ``strip_gps`` removes the GPS position from originals as they are stored (:mod:`shiftmedia.privacy`).
+        Originals are read through URLs valid ``original_url_expiry`` seconds unless ``public_originals``
+        (:mod:`shiftmedia.access`)."""
         if backend.private and not service_url:
             raise ConfigError("a private bucket needs SHIFTMEDIA_SERVICE_URL: resize URLs must reach the service")
         self.backend = backend
@@ -59,8 +62,11 @@ class Storage:
         self.signer = ResizeSigner(secret_keys)
         self.service_url = service_url.rstrip("/") if service_url else None
         self.scheduler = ResizeScheduler(max_concurrent_resizes or os.cpu_count() or 1, resize_timeout)
-        self._once = RenderOnce(backend, render_lease, self.scheduler)
         self._originals = OriginalNames(backend)
+        self._maker = Maker(backend, limits, self.scheduler, render_lease, self.original_key)
+        self.access = OriginalAccess(
+            backend, AccessSigner(secret_keys, original_url_expiry), public=public_originals, url_for=self.url_for_key
+        )
         self.strip_gps = strip_gps
 
     @classmethod
@@ -75,6 +81,8 @@ class Storage:
             resize_timeout=settings.resize_timeout,
             render_lease=settings.render_lease,
             strip_gps=settings.strip_gps,
+            public_originals=settings.public_originals,
+            original_url_expiry=settings.s3.presign_expiry,
         )
 
     def __repr__(self) -> str:
@@ -115,8 +123,8 @@ class Storage:
         return self._originals.key(media_id)
 
     def original_url(self, media_id: str) -> str:
-        """The URL of an id's original."""
-        return self.delivery_url(self.original_key(media_id))
+        """The URL of an id's original: public, or one that expires (see :mod:`shiftmedia.access`)."""
+        return self.access.url(self.original_key(media_id))
 
     # -- signed resizes --------------------------------------------------------
 
@@ -174,44 +182,49 @@ class Storage:
         try:
             data = self.backend.read(key)
         except NotFound:
-            return self._make(key, media_id, spec)
-        return self._stored(key, spec, data)
+            return self._maker.make(key, media_id, spec)
+        return self._maker.stored(key, spec, data)
 
     # -- answering requests ----------------------------------------------------
 
-    def get(self, key: str) -> Served:
+    def get(self, key: str, access: str | None = None) -> Served:
         """The object at ``key`` to send: stored, or the signed derivative it names made now.
 
         ``key`` is exactly ``<id folder>/<name>`` (anything else is
         :class:`InvalidKey`, so no object has a second URL), and a derivative's
         signature is checked on every request, stored or not, before storage is
-        touched (:class:`BadSignature` for a forged one or one of a retired key).
-        One read for a stored object; a miss is made and stored.
+        touched (:class:`BadSignature` for a forged one or one of a retired key);
+        so is an original's ``access`` token (:class:`PrivateOriginal`) unless
+        originals are public. One read for a stored object; a miss is made and stored.
         """
-        made = self._derivative_of(key)
+        made = self._derivative_of(key, access)
         try:
             data = self.backend.read(key)
         except NotFound:
             if made is None:
                 raise
-            return self._served(self._make(*made))
-        return Served(key, data, content_type_for(key), _cache_for(key), "stored")
+            return self._served(self._maker.make(*made))
+        cache = IMMUTABLE if made is not None else self.access.cache_control
+        return Served(key, data, content_type_for(key), cache, "stored")
 
-    def deliver(self, key: str, *, redirect: bool) -> Served | Redirect:
+    def deliver(self, key: str, *, redirect: bool, access: str | None = None) -> Served | Redirect:
         """What to answer for ``key``: the bytes, or (``redirect``) where they are served.
 
         With ``redirect`` the derivative is made if missing, then the answer is
         a redirect to its public URL (presigned when private), or the bytes
         when that front does not serve it (see :mod:`shiftmedia.delivery`).
+        A non-public original goes to the store's presigned URL, if it has one.
         """
         if not redirect:
-            return self.get(key)
-        derivative = self._derivative_of(key)
-        made = None
-        if derivative is not None and not self.backend.exists(key):
-            made = self._make(*derivative)
-        elif derivative is None and not self.backend.exists(key):
+            return self.get(key, access)
+        derivative = self._derivative_of(key, access)
+        exists = self.backend.exists(key)
+        if derivative is None and not exists:
             raise NotFound(f"no object {key}")
+        made = None if exists or derivative is None else self._maker.make(*derivative)
+        if derivative is None and not self.access.public:
+            signed = self.access.signed_url(key)
+            return Redirect(signed) if signed else self.get(key, access)
         target = self.delivery_url(key)
         if self.private:
             return Redirect(target, made)
@@ -220,7 +233,8 @@ class Storage:
             return Redirect(working, made)
         if made is not None:
             return Served(key, made.data, made.content_type, IMMUTABLE, "served-front-failed", made)
-        return Served(key, self.backend.read(key), content_type_for(key), _cache_for(key), "served-front-failed")
+        cache = IMMUTABLE if derivative is not None else self.access.cache_control
+        return Served(key, self.backend.read(key), content_type_for(key), cache, "served-front-failed")
 
     def retired_derivatives(self) -> Iterator[str]:
         """Keys of stored derivatives that no current secret key verifies (signed with a retired one).
@@ -253,32 +267,13 @@ class Storage:
 
     # -- making ----------------------------------------------------------------
 
-    def _derivative_of(self, key: str) -> tuple[str, str, ResizeSpec] | None:
-        """``(key, id, spec)`` of a verified derivative key; ``None`` for an original's; else an error."""
+    def _derivative_of(self, key: str, access: str | None) -> tuple[str, str, ResizeSpec] | None:
+        """``(key, id, spec)`` of a verified derivative key; ``None`` for an original's that may be read; else an error."""
         _media_id, name = split_key(key)
-        return self._verified(key) if looks_like_derivative(name) else None
-
-    def _make(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
-        """Render and store ``key`` once across calls, workers and hosts, or share that render (see :mod:`.lease`)."""
-        made = self._once.run(key, partial(self._render, key, media_id, spec), partial(self._stored, key, spec))
-        return Derivative.of(made.value, key, timings={}) if made.shared else made.value
-
-    def _stored(self, key: str, spec: ResizeSpec, data: bytes) -> Derivative:
-        info = probe(data, self.limits)
-        image = Rendered(data, info.width, info.height, spec.format, content_type_for(key), info.frames)
-        return Derivative.of(image, key)
-
-    def _render(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
-        clock = time.perf_counter()
-        original = self.backend.read(self.original_key(media_id), max_bytes=self.limits.max_input_bytes)
-        fetched = time.perf_counter()
-        image = render(original, spec, self.limits)
-        done = time.perf_counter()
-        created = self.backend.write(
-            key, image.data, content_type=image.content_type, cache_control=IMMUTABLE, if_absent=True
-        )
-        timings = {"fetch": fetched - clock, **image.timings, "store": time.perf_counter() - done}
-        return Derivative.of(image, key, created=created, rendered=True, source_bytes=len(original), timings=timings)
+        if looks_like_derivative(name):
+            return self._verified(key)
+        self.access.check(key, access)
+        return None
 
     def _served(self, made: Derivative) -> Served:
         return Served(made.key, made.data, made.content_type, IMMUTABLE, "created" if made.rendered else "stored", made)
@@ -293,8 +288,3 @@ class Storage:
         side = max(spec.width, spec.height)
         if side > self.limits.max_output_side:
             raise LimitExceeded(f"a side of {side} px is over the limit of {self.limits.max_output_side}")
-
-
-def _cache_for(key: str) -> str:
-    """Derivatives never change (their name spells every parameter); originals may be replaced."""
-    return IMMUTABLE if looks_like_derivative(key.rsplit("/", 1)[-1]) else ORIGINAL_CACHE

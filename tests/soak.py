@@ -10,7 +10,7 @@ It stores a few fixture images under a temporary local-disk root, starts gunicor
 
 * misses: a signed derivative not made yet (several images, sizes, modes and formats),
 * hits: a derivative made earlier,
-* originals: the stored original's key,
+* originals: the stored original's key, with its access token,
 * 404s: a signed derivative of an id with no original, and an unknown key,
 * 403s: a derivative name with a forged signature.
 
@@ -41,8 +41,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from shiftmedia.access import ACCESS_PARAM
 from shiftmedia.backends.local import LocalBackend
 from shiftmedia.ids import new_id
+from shiftmedia.spec import looks_like_derivative
 from shiftmedia.storage import Storage
 
 from .servers.service import Service
@@ -105,7 +107,11 @@ class Workload:
                 roll -= share
             else:
                 kind = "hit" if self.made else "miss"
-            return kind, "/media/" + quote(self._key(kind))
+            key = self._key(kind)
+        path = "/media/" + quote(key)
+        if kind in ("original", "404") and not looks_like_derivative(key.rsplit("/", 1)[1]):
+            return kind, f"{path}?{ACCESS_PARAM}={self.storage.access.signer.token(key)}"
+        return kind, path
 
     def _key(self, kind: str) -> str:
         rnd = self._random

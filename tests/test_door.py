@@ -86,10 +86,12 @@ def test_served_carries_bytes_type_and_cache_policy(counted: tuple[Storage, Coun
     assert made.content_type == "image/webp" and "immutable" in made.cache_control
     assert Image.open(io.BytesIO(made.data)).size == (30, 20)
     assert set(made.timings) >= {"fetch", "decode", "resize", "encode", "store"}
-    original = storage.get(storage.original_key(media_id))
-    assert original.content_type == "image/png" and "immutable" not in original.cache_control
+    original_key = storage.original_key(media_id)
+    original = storage.get(original_key, storage.access.signer.token(original_key))
+    assert original.content_type == "image/png" and original.cache_control.startswith("private,")
+    missing = original_key.rsplit("/", 1)[0] + "/missing.png"
     with pytest.raises(NotFound):
-        storage.get(storage.original_key(media_id).rsplit("/", 1)[0] + "/missing.png")
+        storage.get(missing, storage.access.signer.token(missing))
 
 
 def test_redirect_answer_points_at_the_public_url(counted: tuple[Storage, CountingBackend, str]) -> None:

@@ -143,9 +143,13 @@ def test_cdn_origin_failover(
         storage = Storage(make_s3_backend(seaweedfs, s3_bucket, prefix="media", public_url=public_url), SECRET_KEYS)
         media_id = storage.put(fixtures / ORIGINAL)
 
-        original = fetch(storage.original_url(media_id))
-        assert_image(original, "image/jpeg", (1280, 960))
-        assert last_access(nginx, 1).upstreams == (bucket_addr,)
+        presigned = storage.original_url(media_id)
+        assert presigned.startswith(seaweedfs.endpoint) and "X-Amz-Signature=" in presigned
+        assert_image(fetch(presigned), "image/jpeg", (1280, 960))
+        through_front = fetch(f"{public_url}/{storage.original_key(media_id)}")
+        assert through_front.status == 403 and through_front.headers["Cache-Control"] == "no-store"
+        refused = last_access(nginx, 1)
+        assert (refused.upstreams, refused.upstream_statuses) == ((bucket_addr, service.address), ("403", "403"))
 
         url = storage.resize_url(media_id, "320x240", mode="fill", format="webp")
         assert url.startswith(public_url + "/")
@@ -217,10 +221,11 @@ def test_self_hosted(
         storage = Storage(LocalBackend(media_root, public_url), SECRET_KEYS)
         media_id = storage.put(fixtures / ORIGINAL)
 
-        original = fetch(storage.original_url(media_id))
+        original_url = storage.original_url(media_id)
+        original = fetch(original_url)
         assert_image(original, "image/jpeg", (1280, 960))
-        assert original.headers["Cache-Control"] == "public, max-age=86400"
-        assert last_access(nginx, 1).upstreams == ()
+        assert original.headers["Cache-Control"] == "private, max-age=3600"
+        assert last_access(nginx, 1).upstreams == (service.address,)
 
         url = storage.resize_url(media_id, "200x200", mode="pad", format="png", background="eeeeee")
         key = url.removeprefix(public_url + "/")
@@ -244,6 +249,10 @@ def test_self_hosted(
         assert tampered.status == 403 and tampered.headers["Cache-Control"] == "no-store"
         assert last_access(nginx, 4).upstreams == (service.address,)
         assert not (media_root / tampered_url.removeprefix(public_url + "/")).exists()
+
+        without_token = fetch(original_url.split("?")[0])
+        assert without_token.status == 403 and b"not public" in without_token.body
+        assert last_access(nginx, 5).upstreams == (service.address,)
 
         folder = key.rsplit("/", 1)[0]
         (media_root / folder / ".tmp-half-written").write_bytes(b"partial")

@@ -210,10 +210,11 @@ def test_errors_are_generic_and_carry_a_request_id(
 ) -> None:
     app, client, media_id, _root = shop
     path = media_path(app, media_id)
-    unknown = client.get(f"/media/{id_folder('0' * 8 + '-0000-4000-8000-' + '0' * 12)}/photo.jpg")
-    assert unknown.status_code == 404 and unknown.data == b"404 not found\n"
+    unknown_key = f"{id_folder('0' * 8 + '-0000-4000-8000-' + '0' * 12)}/photo.jpg"
     with app.app_context():
-        backend = get_storage().backend
+        backend, token = get_storage().backend, get_storage().access.signer.token(unknown_key)
+    unknown = client.get(f"/media/{unknown_key}?access={token}")
+    assert unknown.status_code == 404 and unknown.data == b"404 not found\n"
 
     def fail(*_args: object, **_kwargs: object) -> bytes:
         raise StorageUnavailable("S3 open on s3://secret-bucket/secret-prefix/x failed: SlowDown")

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shiftmedia.backends.base import check_key
+from shiftmedia.backends.s3.bucket import DERIVATIVE_MARKS
 from shiftmedia.errors import InvalidKey
 from shiftmedia.ids import check_id, find_key, id_folder, new_id, safe_filename, split_key
 from shiftmedia.spec import looks_like_derivative
@@ -75,7 +76,10 @@ def test_find_key_in_urls_and_paths() -> None:
         ("", "webp", "image.webp"),
         (None, "webp", "image.webp"),
         ("claims-png.png", "jpg", "claims-png.jpg"),
-        ("400x300-fit-80-noupscale.webp", "webp", "image-400x300-fit-80-noupscale.webp"),
+        ("400x300-fit-80-noupscale.webp", "webp", "image-400x300-fit-80-noup-scale.webp"),
+        ("my-upscale-shot.jpg", "jpg", "my-up-scale-shot.jpg"),
+        ("x-noupscale-y.png", "png", "x-noup-scale-y.png"),
+        ("UPSCALE--upscale.JPG", "jpg", "up-scale-up-scale.jpg"),
         ("a" * 300 + ".jpg", "jpg", "a" * 80 + ".jpg"),
         ("snake_case_name.tif", "tiff", "snake_case_name.tiff"),
     ],
@@ -91,4 +95,5 @@ def test_any_name_becomes_a_safe_key(name: str) -> None:
     assert check_key(key) == key
     assert split_key(key)[1] == safe
     assert not looks_like_derivative(safe)
+    assert not any(mark in safe for mark in DERIVATIVE_MARKS), "the bucket policy would make it public"
     assert len(safe) <= 84

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-import shiftmedia.storage as storage_module
+import shiftmedia.making as making_module
 from shiftmedia.backends.base import Backend
 from shiftmedia.backends.local import LocalBackend
 from shiftmedia.engine import Rendered, render
@@ -126,7 +126,7 @@ def test_a_loser_gets_the_winners_derivative(store: Store, image: bytes, monkeyp
     first, key = a_miss(store, image)
     second = Storage(store(), SECRET_KEYS)
     gate, rendering, renders = threading.Event(), threading.Event(), []
-    real = storage_module.render
+    real = making_module.render
 
     def slow_render(*args: Any) -> Rendered:
         renders.append(threading.current_thread().name)
@@ -134,7 +134,7 @@ def test_a_loser_gets_the_winners_derivative(store: Store, image: bytes, monkeyp
         assert gate.wait(10)
         return real(*args)
 
-    monkeypatch.setattr(storage_module, "render", slow_render)
+    monkeypatch.setattr(making_module, "render", slow_render)
     with ThreadPoolExecutor(2) as pool:
         winner = pool.submit(first.get, key)
         assert rendering.wait(10)
@@ -179,7 +179,7 @@ def test_a_failed_render_releases_its_lease_and_a_waiter_renders_itself(
     def broken(*_args: Any) -> Rendered:
         raise InvalidImage("broken")
 
-    monkeypatch.setattr(storage_module, "render", broken)
+    monkeypatch.setattr(making_module, "render", broken)
     with pytest.raises(InvalidImage):
         storage.get(key)
     assert leases_left(storage.backend) == []

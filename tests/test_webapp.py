@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import os
 import re
@@ -55,6 +56,41 @@ def test_demo_upload_shows_every_size(demo: FlaskClient, fixtures: Path) -> None
         response = client.get(src.removeprefix("http://media.test"))
         assert response.status_code == 200, src
         Image.open(io.BytesIO(response.data)).verify()
+
+
+@pytest.mark.parametrize(
+    ("settings", "linked"),
+    [
+        ({"SHIFTMEDIA_DEMO_UPLOAD": "true"}, True),
+        ({}, False),
+        ({"SHIFTMEDIA_DEMO_UPLOAD": "true", "SHIFTMEDIA_API_TOKENS": "t" * 32}, False),
+        ({"SHIFTMEDIA_PUBLIC_ORIGINALS": "true"}, True),
+    ],
+)
+def test_demo_page_links_the_original_only_where_anyone_may_read_it(
+    media_root: Path, fixtures: Path, settings: dict[str, str], linked: bool
+) -> None:
+    """Every resize URL names its id, so a page that hands out the original's URL for any id makes it public."""
+    app = create_app(
+        {
+            "SHIFTMEDIA_LOCAL_ROOT": str(media_root),
+            "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
+            "SHIFTMEDIA_PUBLIC_URL": PUBLIC_URL,
+            **settings,
+        }
+    )
+    storage = Storage(LocalBackend(media_root, PUBLIC_URL), SECRET_KEYS)
+    media_id = storage.put(fixtures / "exif_orient_6.jpg")
+    client = app.test_client()
+    page = client.get(f"/?id={media_id}").data.decode()
+    links = re.findall(r'<a href="([^"]+)">original</a>', page)
+    assert len(links) == int(linked)
+    if linked:
+        original = client.get(html.unescape(links[0]).removeprefix("http://media.test"))
+        assert original.status_code == 200 and original.data == (fixtures / "exif_orient_6.jpg").read_bytes()
+    else:
+        assert "not public" in page
+    assert client.get("/?id=3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f").status_code == 404
 
 
 def test_demo_rejects_bad_uploads(demo: FlaskClient) -> None:

@@ -95,18 +95,25 @@ def _with_request_id(response: Response) -> Response:
 
 
 def index() -> str | Response:
-    """The demo: an upload form, and the last upload at several sizes and modes."""
+    """The demo: an upload form, and the last upload at several sizes and modes.
+
+    Every resize URL names its id, so the page links an id's original (with
+    its expiring token) only where anyone may read it anyway: public
+    originals, or an open demo upload (``make run``).
+    """
     media_id = request.args.get("id")
     samples: list[tuple[str, str]] = []
     original = None
+    settings = get_settings()
     if media_id:
         storage = get_storage()
         try:
-            original = storage.original_url(media_id)
+            link = storage.original_url(media_id)
             samples = [(label, storage.resize_url(media_id, size, **opts)) for label, size, opts in DEMO_SIZES]
         except ShiftMediaError as error:
             return error_response(error)
-    settings = get_settings()
+        if settings.public_originals or (settings.demo_upload and not settings.api_tokens):
+            original = link
     upload_form = {"open": settings.demo_upload, "token": bool(settings.api_tokens)}
     return render_template("index.html", media_id=media_id, original=original, samples=samples, upload=upload_form)
 

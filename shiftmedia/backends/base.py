@@ -135,6 +135,10 @@ class Backend(ABC):
     def public_url(self, key: str) -> str:
         """The URL a browser fetches ``key`` from."""
 
+    def signed_url(self, key: str, expires: int) -> str | None:
+        """A URL that reads ``key`` for ``expires`` seconds without credentials; ``None`` if the store cannot sign."""
+        return None
+
     @abstractmethod
     def check(self) -> None:
         """Raise :class:`StorageError` unless the store is reachable and usable."""

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from flask import Blueprint, redirect, request
 from werkzeug.wrappers import Response
 
+from ..access import ACCESS_PARAM
 from ..delivery import LOOP_PARAM, Derivative, Redirect, Served
 from ..errors import ShiftMediaError
 from .errors import REQUEST_ID_HEADER, error_response, request_id
@@ -39,7 +40,11 @@ def media_blueprint(name: str, state: Callable[[], MediaState]) -> Blueprint:
         response: Response
         with current.metrics.answering():
             try:
-                answer = current.storage.deliver(key, redirect=current.redirect and LOOP_PARAM not in request.args)
+                answer = current.storage.deliver(
+                    key,
+                    redirect=current.redirect and LOOP_PARAM not in request.args,
+                    access=request.args.get(ACCESS_PARAM),
+                )
             except ShiftMediaError as error:
                 response, outcome = error_response(error), type(error).__name__
             else:

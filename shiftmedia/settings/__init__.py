@@ -111,6 +111,7 @@ class Settings:
     metrics_tokens: tuple[str, ...] = ()
     metrics_public: bool = False
     strip_gps: bool = False
+    public_originals: bool = False
     render_lease: float = 30.0
     limits: Limits = Limits()
     max_concurrent_resizes: int | None = None

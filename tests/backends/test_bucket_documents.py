@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from shiftmedia.backends.local import LocalBackend
 from shiftmedia.backends.s3 import S3Backend, bucket
-from shiftmedia.backends.s3.bucket import bucket_policy, cors_configuration, website_configuration
+from shiftmedia.backends.s3.bucket import PROBE_PREFIX, bucket_policy, cors_configuration, website_configuration
 from shiftmedia.cli import main
 from shiftmedia.errors import ConfigError
+from shiftmedia.ids import id_folder, new_id, safe_filename
+from shiftmedia.lease import lease_key
 from shiftmedia.settings import Settings
+from shiftmedia.storage import Storage
 
 from ..conftest import REPO
 
@@ -48,11 +54,39 @@ def test_rejects_bad_app_urls(url: str) -> None:
         website_configuration(url)
 
 
-def test_policy_is_read_only_and_scoped() -> None:
-    policy = bucket_policy("bucket", "media/")
+def arn_matches(pattern: str, key: str, bucket: str = "bucket") -> bool:
+    """Does an S3 policy resource match the object ``key``? (``*`` any run of characters, ``/`` included; ``?`` one.)"""
+    expression = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(expression, f"arn:aws:s3:::{bucket}/{key}") is not None
+
+
+def public_keys(policy: dict[str, Any], keys: list[str]) -> list[str]:
     (statement,) = policy["Statement"]
-    assert statement["Action"] == "s3:GetObject"
-    assert statement["Resource"] == "arn:aws:s3:::bucket/media/*"
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Allow", "*", "s3:GetObject")
+    return [key for key in keys if any(arn_matches(resource, key) for resource in statement["Resource"])]
+
+
+@pytest.mark.parametrize("prefix", ["media/", ""])
+def test_policy_makes_resizes_public_and_nothing_else(prefix: str, tmp_path: Path) -> None:
+    storage = Storage(LocalBackend(tmp_path, "http://media.test"), ["policy-test-secret-key-0123456789"])
+    media_id = new_id()
+    folder = id_folder(media_id)
+    resizes = [
+        storage.resize_key(media_id, "400x300", mode="fill", format="webp"),
+        storage.resize_key(media_id, (0, 90), upscale=True, format="png"),
+        storage.resize_key(media_id, "64x64", mode="crop", rect=(1, 2, 30, 40), gravity="ne", keep_icc=True),
+    ]
+    originals = [
+        f"{folder}/{safe_filename(name, 'jpg')}"
+        for name in ("photo.jpg", "400x300-fit-80-noupscale.webp", "a-upscale-b.jpg", "x-noupscale-.jpg", "upscale")
+    ]
+    others = [lease_key(resizes[0]), f"{PROBE_PREFIX}0123abcd", "index.html", f"{folder}/"]
+    keys = [prefix + key for key in resizes + originals + others]
+
+    assert public_keys(bucket_policy("bucket", prefix), keys) == [prefix + key for key in resizes]
+    assert public_keys(bucket_policy("bucket", prefix, originals=True), keys) == [
+        prefix + key for key in resizes + originals + [f"{folder}/"]
+    ]
     assert cors_configuration()["CORSRules"][0]["AllowedMethods"] == ["GET", "HEAD"]
 
 
@@ -96,3 +130,13 @@ def test_apply_on_aws_relaxes_block_public_access_for_policies(endpoint: str) ->
         "RestrictPublicBuckets": False,
     }
     assert policy == bucket_policy("aws-media", "media/")
+
+
+def test_cloudfront_template_grants_what_the_policy_does() -> None:
+    """The CloudFormation bucket policy reads the same keys as ``s3 setup``'s, for either choice."""
+    template = (REPO / "deploy" / "cloudformation" / "cloudfront.yaml").read_text()
+    for originals in (False, True):
+        (statement,) = bucket_policy("BUCKET", "PREFIX/", originals=originals)["Statement"]
+        for resource in statement["Resource"]:
+            spelt = resource.replace("arn:aws:", "arn:${AWS::Partition}:").replace("BUCKET", "${BucketName}")
+            assert f'!Sub "{spelt.replace("PREFIX", "${MediaPrefix}")}"' in template

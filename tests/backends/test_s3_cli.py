@@ -15,10 +15,12 @@ from PIL import Image
 
 from shiftmedia.backends.local import LocalBackend
 from shiftmedia.backends.s3 import S3Backend
+from shiftmedia.backends.s3.bucket import bucket_policy
 from shiftmedia.cli import main
 from shiftmedia.storage import Storage
 
 from ..conftest import SECRET_KEYS
+from ..servers.seaweedfs import SeaweedFS
 
 pytestmark = pytest.mark.integration
 
@@ -91,7 +93,7 @@ def test_migrate_rejects_bad_locations(env: dict[str, str]) -> None:
 
 def test_s3_check_reports_in_plain_words(env: dict[str, str]) -> None:
     report = json.loads(invoke(env, "s3", "check", "--json"))
-    assert report["ok"] and [c["ok"] for c in report["checks"]] == [True] * 5
+    assert report["ok"] and [c["ok"] for c in report["checks"]] == [True] * 6
     text = invoke(env, "s3", "check", "--app-url", "http://127.0.0.1:8000", code=1)
     assert "FAIL website 404 routing rule points at the app: the bucket has no website configuration" in text
     env["S3_BUCKET"] = "no-such-bucket-here"
@@ -105,6 +107,24 @@ def test_s3_check_reports_in_plain_words(env: dict[str, str]) -> None:
     env["S3_BUCKET"] = "whatever-bucket"
     output = invoke(env, "s3", "check", code=1)
     assert output.startswith("FAIL bucket reachable") and "wrong-secret-key-value" not in output
+
+
+def test_s3_check_says_when_originals_are_public(
+    env: dict[str, str], seaweedfs: SeaweedFS, s3_bucket: str, s3_backend: S3Backend
+) -> None:
+    """The policy of older releases (the whole prefix public) fails the check; the one setup writes passes."""
+    public = "nothing but resizes is public (originals stay private)"
+    client = seaweedfs.client()
+    whole_prefix = bucket_policy(s3_bucket, "media/", originals=True)
+    whole_prefix["Statement"][0]["Resource"] = f"arn:aws:s3:::{s3_bucket}/media/*"
+    client.put_bucket_policy(Bucket=s3_bucket, Policy=json.dumps(whole_prefix))
+    report = json.loads(invoke(env, "s3", "check", "--json", code=1))
+    (finding,) = [c for c in report["checks"] if c["what"] == public]
+    assert not finding["ok"] and "originals included" in finding["detail"]
+    for originals in (False, True):
+        policy = bucket_policy(s3_bucket, s3_backend.prefix, originals=originals)
+        client.put_bucket_policy(Bucket=s3_bucket, Policy=json.dumps(policy))
+        assert json.loads(invoke(env, "s3", "check", "--json"))["ok"]
 
 
 def test_storage_on_s3_reads_each_image(s3_backend: S3Backend, fixtures: Path) -> None:

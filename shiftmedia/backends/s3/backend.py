@@ -253,19 +253,22 @@ class S3Backend(Backend):
 
     def public_url(self, key: str) -> str:
         """A presigned GET when ``private``; else ``public_url`` + key, or the bucket's own URL."""
-        full = self._full(key)
         if self.private:
-            return self.call(
-                "presign",
-                key,
-                self._client.generate_presigned_url,
-                ClientMethod="get_object",
-                Params={"Bucket": self.bucket, "Key": full},
-                ExpiresIn=self.presign_expiry,
-            )
+            return self.signed_url(key, self.presign_expiry)
         if self._public_base:
             return f"{self._public_base}/{quote(key)}"
-        return self._bucket_url + quote(full)
+        return self._bucket_url + quote(self._full(key))
+
+    def signed_url(self, key: str, expires: int) -> str:
+        """A presigned GET of ``key``, valid ``expires`` seconds (signed locally: no request is made)."""
+        return self.call(
+            "presign",
+            key,
+            self._client.generate_presigned_url,
+            ClientMethod="get_object",
+            Params={"Bucket": self.bucket, "Key": self._full(key)},
+            ExpiresIn=expires,
+        )
 
     def check(self) -> None:
         """HEAD the bucket: raises unless it exists and the credentials may use it; answers in about 2 s.

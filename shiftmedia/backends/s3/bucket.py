@@ -3,8 +3,8 @@
 :func:`website_configuration` sends every 404 of the bucket's website endpoint
 to the service, which makes the missing resize and redirects back (shift-media's
 workflow). :func:`cors_configuration` lets pages on any origin fetch images;
-:func:`bucket_policy` makes only the media prefix readable by everyone, and
-nothing listable or writable. :func:`apply` puts all three, idempotently;
+:func:`bucket_policy` makes the resizes readable by everyone (the originals
+too with ``SHIFTMEDIA_PUBLIC_ORIGINALS``), and nothing listable or writable. :func:`apply` puts all three, idempotently;
 :func:`check` says in plain words what is wrong with a bucket.
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +27,13 @@ from .errors import LIBRARY_ERRORS, error_code
 
 #: First characters of ids (hex): one routing rule each when the bucket has no prefix.
 _ID_FIRST_CHARS = "0123456789abcdef"
+#: An id folder in a policy's key pattern (``?`` is one character): ``.leases/`` and probes never match.
+_ID_FOLDER = "????????/????/????/????/????????????/"
+#: What every derivative's name holds and no original's does (``ids.safe_filename`` spells ``up-scale``).
+DERIVATIVE_MARKS = ("-upscale-", "-noupscale-")
 PROBE_PREFIX = ".shiftmedia-check-"
+#: Seconds :func:`check` waits for the store to answer an anonymous read.
+ANONYMOUS_CHECK_TIMEOUT = 5.0
 
 
 def _app_parts(app_url: str, url_prefix: str) -> tuple[str, str, str]:
@@ -86,39 +94,57 @@ def cors_configuration(origins: list[str] | None = None) -> dict[str, Any]:
     }
 
 
-def bucket_policy(bucket: str, prefix: str = "") -> dict[str, Any]:
-    """Public read of the objects under ``prefix``, and nothing else."""
+def bucket_policy(bucket: str, prefix: str = "", *, originals: bool = False) -> dict[str, Any]:
+    """Public read of the resizes in the id folders under ``prefix`` (of every object there with ``originals``).
+
+    Nothing else: no listing, no writing, no lease or probe object. A policy
+    matches keys with ``*`` and ``?`` only, so a resize is told by the marks
+    of :data:`DERIVATIVE_MARKS`. Anonymous readers get 403 for an original
+    (presigned URLs still read it) and, on a website endpoint, 404 for a
+    missing key, which the routing rule sends to the service.
+    """
+    folder = f"arn:aws:s3:::{bucket}/{prefix}{_ID_FOLDER}"
+    resources = [f"{folder}*"] if originals else [f"{folder}*{mark}*" for mark in DERIVATIVE_MARKS]
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "PublicReadMedia",
+                "Sid": "PublicReadMedia" if originals else "PublicReadResizes",
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+                "Resource": resources,
             }
         ],
     }
 
 
-def documents(backend: S3Backend, app_url: str, url_prefix: str = "/media") -> dict[str, dict[str, Any]]:
+def documents(
+    backend: S3Backend, app_url: str, url_prefix: str = "/media", *, public_originals: bool = False
+) -> dict[str, dict[str, Any]]:
     """The three documents :func:`apply` puts, by name."""
     return {
         "website": website_configuration(app_url, prefix=backend.prefix, url_prefix=url_prefix),
         "cors": cors_configuration(),
-        "policy": bucket_policy(backend.bucket, backend.prefix),
+        "policy": bucket_policy(backend.bucket, backend.prefix, originals=public_originals),
     }
 
 
-def apply(backend: S3Backend, app_url: str, url_prefix: str = "/media", *, public: bool = True) -> list[str]:
+def apply(
+    backend: S3Backend,
+    app_url: str,
+    url_prefix: str = "/media",
+    *,
+    public: bool = True,
+    public_originals: bool = False,
+) -> list[str]:
     """Put the website, CORS and (when ``public``) policy documents; return what was set.
 
     Putting a document replaces the previous one, so running it again changes
     nothing. A public bucket on AWS also needs Block Public Access to allow
     bucket policies; that is relaxed for policies only (ACLs stay blocked).
     """
-    docs = documents(backend, app_url, url_prefix)
+    docs = documents(backend, app_url, url_prefix, public_originals=public_originals)
     client, bucket = backend.client, backend.bucket
     done = []
     backend.call("put website", None, client.put_bucket_website, Bucket=bucket, WebsiteConfiguration=docs["website"])
@@ -143,7 +169,8 @@ def apply(backend: S3Backend, app_url: str, url_prefix: str = "/media", *, publi
             done.append("Block Public Access relaxed for bucket policies")
         policy = json.dumps(docs["policy"])
         backend.call("put policy", None, client.put_bucket_policy, Bucket=bucket, Policy=policy)
-        done.append(f"bucket policy: public read of {bucket}/{backend.prefix}*")
+        what = "originals and resizes" if public_originals else "resizes (originals stay private)"
+        done.append(f"bucket policy: public read of {what} under {bucket}/{backend.prefix}")
     return done
 
 
@@ -175,12 +202,30 @@ def check(backend: S3Backend, app_url: str | None = None, url_prefix: str = "/me
     payload = secrets.token_bytes(64)
     if step("write an object (s3:PutObject)", lambda: backend.write(probe, payload)):
         step("read it back (s3:GetObject)", lambda: _same(backend.read(probe), payload))
+        step("nothing but resizes is public (originals stay private)", lambda: _not_public(backend, probe))
         step("delete it (s3:DeleteObject)", lambda: backend.delete(probe))
     step("list the bucket (s3:ListBucket)", lambda: next(iter(backend.list()), None) or True)
     if app_url is not None:
         expected = website_configuration(app_url, prefix=backend.prefix, url_prefix=url_prefix)["RoutingRules"]
         step("website 404 routing rule points at the app", lambda: _same_rules(backend, expected))
     return findings
+
+
+def _not_public(backend: S3Backend, key: str) -> None:
+    """An anonymous GET of ``key`` (outside any id folder) must be refused: else originals are readable too."""
+    url = backend.signed_url(key, 60).split("?", 1)[0]
+    try:
+        with urllib.request.urlopen(url, timeout=ANONYMOUS_CHECK_TIMEOUT) as answer:
+            status = answer.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except (urllib.error.URLError, OSError) as error:
+        raise ShiftMediaError(f"the bucket could not be read without credentials to check it: {error}") from None
+    if status == 200:
+        raise ShiftMediaError(
+            "anyone can read objects other than resizes, originals included: run shiftmedia s3 setup "
+            "(or SHIFTMEDIA_PUBLIC_ORIGINALS=true if that is what you want)"
+        )
 
 
 def _same(got: bytes, expected: bytes) -> None:

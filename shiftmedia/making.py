@@ -1,0 +1,61 @@
+"""Making a missing derivative: read the original, render it, store it, once across workers and hosts.
+
+:class:`Maker` is the work behind a miss of :class:`~shiftmedia.storage.Storage`:
+one read of the original (bounded by the input limit), the engine's render,
+one conditional write (a derivative already stored by another writer is
+kept), with the stages timed for ``Server-Timing``. :mod:`.lease` makes sure
+one call renders while the others wait for its result.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+
+from .backends.base import IMMUTABLE, Backend, content_type_for
+from .delivery import Derivative
+from .engine import Limits, Rendered, probe, render
+from .lease import RenderOnce
+from .scheduler import ResizeScheduler
+from .spec import ResizeSpec
+
+
+class Maker:
+    """Renders and stores derivatives of the originals ``original_key(id)`` names."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        limits: Limits,
+        slots: ResizeScheduler,
+        lease: float,
+        original_key: Callable[[str], str],
+    ) -> None:
+        self.backend = backend
+        self.limits = limits
+        self._once = RenderOnce(backend, lease, slots)
+        self._original_key = original_key
+
+    def make(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
+        """Render and store ``key`` once across calls, workers and hosts, or share that render."""
+        made = self._once.run(key, partial(self._render, key, media_id, spec), partial(self.stored, key, spec))
+        return Derivative.of(made.value, key, timings={}) if made.shared else made.value
+
+    def stored(self, key: str, spec: ResizeSpec, data: bytes) -> Derivative:
+        """The derivative stored at ``key`` as ``data`` (probed, not rendered)."""
+        info = probe(data, self.limits)
+        image = Rendered(data, info.width, info.height, spec.format, content_type_for(key), info.frames)
+        return Derivative.of(image, key)
+
+    def _render(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
+        clock = time.perf_counter()
+        original = self.backend.read(self._original_key(media_id), max_bytes=self.limits.max_input_bytes)
+        fetched = time.perf_counter()
+        image = render(original, spec, self.limits)
+        done = time.perf_counter()
+        created = self.backend.write(
+            key, image.data, content_type=image.content_type, cache_control=IMMUTABLE, if_absent=True
+        )
+        timings = {"fetch": fetched - clock, **image.timings, "store": time.perf_counter() - done}
+        return Derivative.of(image, key, created=created, rendered=True, source_bytes=len(original), timings=timings)
