@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from .errors import ShiftMediaError
 from .settings import Settings
@@ -128,15 +129,33 @@ def put(ctx: click.Context, /, path: Path, name: str | None, as_json: bool) -> N
 
 @click.command()
 @click.argument("media_id", metavar="ID")
-@click.argument("size")
+@click.argument("size", required=False)
+@click.option("--preset", help="A resize named in SHIFTMEDIA_PRESETS, instead of SIZE and its options.")
 @resize_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format  [default: webp]")
 @json_option
 @click.pass_context
-def url(ctx: click.Context, /, media_id: str, size: str, fmt: str | None, as_json: bool, **options: Any) -> None:
-    """Print the signed URL of ID resized to SIZE (WxH, 0 for an auto side)."""
+def url(
+    ctx: click.Context,
+    /,
+    media_id: str,
+    size: str | None,
+    preset: str | None,
+    fmt: str | None,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Print the signed URL of ID resized to SIZE (WxH, 0 for an auto side), or to a --preset."""
     storage = storage_of(ctx)
-    key = storage.resize_key(media_id, size, format=fmt, **options)
+    if preset is not None:
+        given = [name for name in (*options, "fmt") if ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE]
+        if size is not None or given:
+            raise click.UsageError("--preset names every parameter: give no SIZE or resize option with it")
+        key = storage.resize_key(media_id, preset=preset)
+    elif size is None:
+        raise click.UsageError("give a SIZE (such as 400x300) or --preset NAME")
+    else:
+        key = storage.resize_key(media_id, size, format=fmt, **options)
     address = storage.url_for_key(key)
     emit(as_json, {"url": address, "key": key}, address)
 

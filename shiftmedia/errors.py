@@ -33,6 +33,10 @@ class PrivateOriginal(BadSignature):
     """An original asked for without a valid, unexpired access token: originals are not public."""
 
 
+class NotAPreset(BadSignature):
+    """A signed resize that is none of the presets, where only presets are served (``SHIFTMEDIA_ONLY_PRESETS``)."""
+
+
 class NotFound(ShiftMediaError):
     """No original or object exists under the given id or key."""
 

@@ -23,6 +23,7 @@ from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, LimitExc
 from .ids import check_id, find_key, id_folder, new_id, split_key
 from .making import Maker
 from .originals import OriginalNames, Source, prepare
+from .presets import Presets
 from .scheduler import ResizeScheduler
 from .settings import Settings
 from .signing import AccessSigner, ResizeSigner
@@ -47,6 +48,7 @@ class Storage:
         strip_gps: bool = False,
         public_originals: bool = False,
         original_url_expiry: int = 3600,
+        presets: Presets = Presets(),
     ) -> None:
         """``service_url`` is where resize URLs point when they must reach the service first (required for a
         private backend: the service answers with a presigned redirect); by default they point at the backend's
@@ -54,7 +56,7 @@ class Storage:
         :meth:`create_resize`; a crashed process delays the others' renders by at most ``render_lease`` seconds.
         ``strip_gps`` removes the GPS position from originals as they are stored (:mod:`shiftmedia.privacy`).
         Originals are read through URLs valid ``original_url_expiry`` seconds unless ``public_originals``
-        (:mod:`shiftmedia.access`)."""
+        (:mod:`shiftmedia.access`). ``presets`` name resizes, and may be the only ones served (:mod:`.presets`)."""
         if backend.private and not service_url:
             raise ConfigError("a private bucket needs SHIFTMEDIA_SERVICE_URL: resize URLs must reach the service")
         self.backend = backend
@@ -68,6 +70,7 @@ class Storage:
             backend, AccessSigner(secret_keys, original_url_expiry), public=public_originals, url_for=self.url_for_key
         )
         self.strip_gps = strip_gps
+        self.presets = presets
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Storage:
@@ -83,6 +86,7 @@ class Storage:
             strip_gps=settings.strip_gps,
             public_originals=settings.public_originals,
             original_url_expiry=settings.s3.presign_expiry,
+            presets=settings.presets,
         )
 
     def __repr__(self) -> str:
@@ -128,13 +132,17 @@ class Storage:
 
     # -- signed resizes --------------------------------------------------------
 
-    def resize_key(self, media_id: str, size: Size, **options: Any) -> str:
-        """The key of a signed resize (no storage is touched).
+    def resize_key(self, media_id: str, size: Size | None = None, *, preset: str | None = None, **options: Any) -> str:
+        """The key of a signed resize (no storage is touched): of ``size`` with ``options``, or of a ``preset``.
 
         ``options`` are those of :meth:`ResizeSpec.create`: ``mode``,
         ``quality``, ``format``, ``upscale``, ``gravity``, ``background``,
-        ``rect`` and ``keep_icc``.
+        ``rect`` and ``keep_icc``; a preset names them all.
         """
+        if preset is not None and size is None and not options:
+            return self.key_for(media_id, self.presets.spec(preset))
+        if preset is not None or size is None:
+            raise InvalidSpec("give a size (with options) or a preset (alone)")
         return self.key_for(media_id, ResizeSpec.create(size, **options))
 
     def key_for(self, media_id: str, spec: ResizeSpec) -> str:
@@ -143,9 +151,9 @@ class Storage:
         signature = self.signer.sign(check_id(media_id), spec)
         return f"{id_folder(media_id)}/{spec.signed_name(signature)}"
 
-    def resize_url(self, media_id: str, size: Size, **options: Any) -> str:
-        """The URL of a signed resize; see :meth:`resize_key` for options."""
-        return self.url_for_key(self.resize_key(media_id, size, **options))
+    def resize_url(self, media_id: str, size: Size | None = None, *, preset: str | None = None, **options: Any) -> str:
+        """The URL of a signed resize; see :meth:`resize_key`."""
+        return self.url_for_key(self.resize_key(media_id, size, preset=preset, **options))
 
     def url_for_key(self, key: str) -> str:
         """Where a page links a derivative key: the service when set, else the public URL."""
@@ -285,6 +293,8 @@ class Storage:
         return key, media_id, spec
 
     def _check_side(self, spec: ResizeSpec) -> None:
+        """The output side limit, and the presets where only they are served."""
+        self.presets.check(spec)
         side = max(spec.width, spec.height)
         if side > self.limits.max_output_side:
             raise LimitExceeded(f"a side of {side} px is over the limit of {self.limits.max_output_side}")

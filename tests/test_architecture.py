@@ -17,6 +17,7 @@ MAX_LINES = 300
 LAYERS: dict[str, int] = {
     "shiftmedia.errors": 0,
     "shiftmedia.spec": 1,
+    "shiftmedia.presets": 2,
     "shiftmedia.scheduler": 1,
     "shiftmedia.privacy": 1,
     "shiftmedia.engine": 2,

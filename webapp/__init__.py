@@ -109,7 +109,10 @@ def index() -> str | Response:
         storage = get_storage()
         try:
             link = storage.original_url(media_id)
-            samples = [(label, storage.resize_url(media_id, size, **opts)) for label, size, opts in DEMO_SIZES]
+            if storage.presets:
+                samples = [(f"preset {name}", storage.resize_url(media_id, preset=name)) for name, _ in storage.presets]
+            else:
+                samples = [(label, storage.resize_url(media_id, size, **opts)) for label, size, opts in DEMO_SIZES]
         except ShiftMediaError as error:
             return error_response(error)
         if settings.public_originals or (settings.demo_upload and not settings.api_tokens):

@@ -116,13 +116,16 @@ def api_blueprint(tokens: tuple[str, ...]) -> Blueprint:
 
 
 def upload() -> tuple[Response, int]:
-    """Store a multipart ``file``; answer its id, original URL and sample resize URLs."""
+    """Store a multipart ``file``; answer its id, original URL and the presets' URLs (else sample resizes)."""
     file = request.files.get("file")
     if file is None or not file.filename:
         raise InvalidImage("send the image as multipart form field 'file'")
     storage = get_storage()
     media_id = storage.put(file.stream, filename=file.filename)
-    urls = {name: storage.resize_url(media_id, size, **options) for name, (size, options) in SAMPLES.items()}
+    if storage.presets:
+        urls = {name: storage.resize_url(media_id, preset=name) for name, _spec in storage.presets}
+    else:
+        urls = {name: storage.resize_url(media_id, size, **options) for name, (size, options) in SAMPLES.items()}
     return jsonify({"id": media_id, "url": storage.original_url(media_id), "urls": urls}), 201
 
 
@@ -132,7 +135,7 @@ def delete(media_id: str) -> Response:
 
 
 def sign() -> Response:
-    """Sign a batch: ``{"urls": [{"id", "size", "mode"?, "format"?, ...}, ...]}`` → URLs in order."""
+    """Sign a batch: ``{"urls": [{"id", "size", "mode"?, "format"?, ...} or {"id", "preset"}, ...]}`` → URLs in order."""
     body = json_body()
     items = body.get("urls") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
@@ -144,18 +147,21 @@ def sign() -> Response:
 
 
 def _sign_one(storage: Storage, index: int, item: Any) -> str:
-    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or "size" not in item:
-        raise ApiError(400, f"urls[{index}] needs an id and a size")
-    unknown = set(item) - _SPEC_OPTIONS - {"id", "size"}
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str) or ("size" in item) == ("preset" in item):
+        raise ApiError(400, f"urls[{index}] needs an id, and a size or a preset")
+    unknown = set(item) - _SPEC_OPTIONS - {"id", "size", "preset"}
     if unknown:
         raise ApiError(400, f"urls[{index}] has unknown fields: {', '.join(sorted(unknown))}")
-    options = {
+    options: dict[str, Any] = {
         k: (tuple(v) if k == "rect" and isinstance(v, list) else v) for k, v in item.items() if k in _SPEC_OPTIONS
     }
     if isinstance(options.get("gravity"), list):
         options["gravity"] = tuple(options["gravity"])
-    size = tuple(item["size"]) if isinstance(item["size"], list) else item["size"]
+    size = tuple(item["size"]) if isinstance(item.get("size"), list) else item.get("size")
+    preset = item.get("preset")
+    if preset is not None and not isinstance(preset, str):
+        raise ApiError(400, f"urls[{index}]: a preset is a name")
     try:
-        return str(storage.resize_url(item["id"], size, **options))
+        return str(storage.resize_url(item["id"], size, preset=preset, **options))
     except InvalidSpec as error:
         raise ApiError(400, f"urls[{index}]: {error}") from None

@@ -19,11 +19,13 @@ DENSITIES = (1, 2, 3)
 PICTURE_FORMATS = ("avif", "webp")
 
 
-def media_url(storage: Storage, media_id: str, size: Size | None = None, **options: Any) -> str:
-    """The original's URL, or a signed resize URL when ``size`` is given."""
-    if size is None:
+def media_url(
+    storage: Storage, media_id: str, size: Size | None = None, *, preset: str | None = None, **options: Any
+) -> str:
+    """A signed resize URL of ``size`` or of a ``preset``; the original's URL when neither is given."""
+    if size is None and preset is None:
         return storage.original_url(media_id)
-    return storage.resize_url(media_id, size, **options)
+    return storage.resize_url(media_id, size, preset=preset, **options)
 
 
 def media_srcset(

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..engine.limits import Limits
 from ..errors import ConfigError, ConfigWarning
+from ..presets import Presets
 from .names import (
     ALIASES,
     CONFIG_PREFIX,
@@ -35,6 +36,7 @@ from .names import (
     LIMIT_FIELDS,
     PARSERS,
     PREFIXES,
+    PRESET_FIELDS,
     RESERVED,
     RETRY_MODES,
     S3_FIELDS,
@@ -112,6 +114,7 @@ class Settings:
     metrics_public: bool = False
     strip_gps: bool = False
     public_originals: bool = False
+    presets: Presets = Presets()
     render_lease: float = 30.0
     limits: Limits = Limits()
     max_concurrent_resizes: int | None = None
@@ -166,11 +169,12 @@ class Settings:
         s3 = {f: parsed[n] for n, f in S3_FIELDS.items() if n in parsed}
         limits = {f: parsed[n] for n, f in LIMIT_FIELDS.items() if n in parsed}
         top = {f: parsed[n] for n, f in TOP_FIELDS.items() if n in parsed}
+        presets = Presets(**{f: parsed[n] for n, f in PRESET_FIELDS.items() if n in parsed})
         s3["public_url"] = top.get("public_url")
         endpoint = canonical.get("S3_ENDPOINT", "")
         if "region" not in s3 and endpoint.strip() and s3.get("endpoint_url") is None:
             s3["region"] = aws_region_of(endpoint)
-        return cls(limits=_limits(limits), s3=S3Settings(**s3), **top)
+        return cls(limits=_limits(limits), s3=S3Settings(**s3), presets=presets, **top)
 
     @property
     def local_public_url(self) -> str:
@@ -226,4 +230,6 @@ def _as_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
     return str(value)

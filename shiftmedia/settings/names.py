@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError
+from ..presets import parse_presets
 
 PREFIXES = ("SHIFTMEDIA_", "S3_")
 CONFIG_PREFIX = "SHIFTMEDIA_"
@@ -169,6 +170,8 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "SHIFTMEDIA_METRICS_PUBLIC": _flag,
     "SHIFTMEDIA_STRIP_GPS": _flag,
     "SHIFTMEDIA_PUBLIC_ORIGINALS": _flag,
+    "SHIFTMEDIA_PRESETS": parse_presets,
+    "SHIFTMEDIA_ONLY_PRESETS": _flag,
     "SHIFTMEDIA_RENDER_LEASE": _seconds,
     "SHIFTMEDIA_MAX_PIXELS": _whole,
     "SHIFTMEDIA_MAX_INPUT_BYTES": _whole,
@@ -211,6 +214,10 @@ TOP_FIELDS = {
     "SHIFTMEDIA_RENDER_LEASE": "render_lease",
     "SHIFTMEDIA_MAX_CONCURRENT_RESIZES": "max_concurrent_resizes",
     "SHIFTMEDIA_RESIZE_TIMEOUT": "resize_timeout",
+}
+PRESET_FIELDS = {
+    "SHIFTMEDIA_PRESETS": "named",
+    "SHIFTMEDIA_ONLY_PRESETS": "only",
 }
 LIMIT_FIELDS = {
     "SHIFTMEDIA_MAX_PIXELS": "max_pixels",
