@@ -14,6 +14,7 @@ website redirect) reuse it with their own URLs and expectations.
 from __future__ import annotations
 
 import html
+import io
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import pytest
+from PIL import Image
 
 from shiftmedia.backends.local import LocalBackend
 from shiftmedia.storage import Storage
@@ -340,3 +342,77 @@ def test_browser_loads_signed_resizes_through_the_s3_website(
     again = load_images(browser, urls, "s3-website-again")
     assert all(r.loaded and r.status == 200 for r in again.results)
     assert website_service.service.log().count("GET /media/") == len(CASES) + 1, "hits must not reach the service"
+
+
+#: The page behind the clear-canvas animation: a colour no output of it contains.
+PAGE_COLOUR = (40, 150, 90)
+SQUARE_COLOUR = (220, 20, 20)
+CLEAR_CANVAS = (120, 80)
+#: Where the square moves: a band across the middle; the rows above it are clear in every frame.
+SQUARE_TOP, SQUARE_SIDE, CLEAR_ROWS = 28, 24, 20
+
+
+def clear_canvas_animation() -> bytes:
+    """A GIF of an opaque square jumping across a clear canvas: libwebp stores only
+    opaque rectangles for it, and once wrote the WebP without its alpha flag."""
+    frames = []
+    for step in range(4):
+        frame = Image.new("RGBA", CLEAR_CANVAS, (0, 0, 0, 0))
+        left = 8 + 28 * step
+        frame.paste((*SQUARE_COLOUR, 255), (left, SQUARE_TOP, left + SQUARE_SIDE, SQUARE_TOP + SQUARE_SIDE))
+        frames.append(frame)
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0, disposal=2)
+    return buffer.getvalue()
+
+
+#: The box of every image on the page, once all have settled.
+IMAGE_BOXES_SCRIPT = """
+Promise.all(Array.from(document.images, (img) => img.complete ? null : new Promise((done) => {
+  img.addEventListener('load', done); img.addEventListener('error', done);
+}))).then(() => Array.from(document.images, (img) => {
+  const box = img.getBoundingClientRect();
+  return {left: box.left, top: box.top, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight};
+}))
+"""
+
+
+def _close(pixel: tuple[int, ...], colour: tuple[int, int, int], tolerance: int) -> bool:
+    return all(abs(value - wanted) <= tolerance for value, wanted in zip(pixel, colour, strict=False))
+
+
+@pytest.mark.integration
+def test_browser_shows_the_page_through_a_clear_animation(browser: Chromium, direct_service: Service) -> None:
+    """An animated WebP (and GIF) of a GIF whose canvas is clear around opaque frames,
+    on a coloured page: the screenshot shows the page colour where the canvas is clear
+    (not black) and the square where it is."""
+    storage = Storage(
+        LocalBackend(Path(direct_service.settings["SHIFTMEDIA_LOCAL_ROOT"]), f"{direct_service.base}/media"),
+        SECRET_KEYS,
+    )
+    media_id = storage.put(clear_canvas_animation(), "clear-canvas.gif")
+    formats = ("webp", "gif")
+    urls = [storage.resize_url(media_id, "120x80", mode="fit", format=fmt) for fmt in formats]
+    colour = "rgb({}, {}, {})".format(*PAGE_COLOUR)
+    images = "".join(f'<img src="{html.escape(url)}" style="display:block;margin:10px">' for url in urls)
+    page_html = f'<!doctype html><html><body style="margin:0;background:{colour}">{images}</body></html>'
+    with PageServer(page_html) as server:
+        page = browser.open_page()
+        try:
+            page.navigate(server.url, timeout=LOAD_TIMEOUT)
+            boxes = page.evaluate(IMAGE_BOXES_SCRIPT, timeout=LOAD_TIMEOUT)
+            shot = page.screenshot(OUTPUT / "browser-clear-animation.png")
+        finally:
+            page.close()
+    screenshot = Image.open(shot).convert("RGB")
+    for fmt, box in zip(formats, boxes, strict=True):
+        assert (box["naturalWidth"], box["naturalHeight"]) == CLEAR_CANVAS, (fmt, box)
+        left, top = round(box["left"]), round(box["top"])
+        clear = [
+            screenshot.getpixel((left + x, top + y))
+            for x in range(0, CLEAR_CANVAS[0], 7)
+            for y in range(2, CLEAR_ROWS, 8)
+        ]
+        assert all(_close(pixel, PAGE_COLOUR, 3) for pixel in clear), (fmt, "clear canvas not showing the page", clear)
+        band = [screenshot.getpixel((left + x, top + SQUARE_TOP + SQUARE_SIDE // 2)) for x in range(CLEAR_CANVAS[0])]
+        assert any(_close(pixel, SQUARE_COLOUR, 40) for pixel in band), (fmt, "the square is missing", band)

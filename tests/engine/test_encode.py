@@ -117,3 +117,21 @@ def test_transparent_gif_frames_clear_before_the_next() -> None:
     frame = decoded.convert("RGBA")
     assert frame.getpixel((2, 6))[3] == 0, "red from frame 1 must not show through"
     assert frame.getpixel((9, 6))[:3] == (0, 0, 255)
+
+
+def test_animated_webp_flags_alpha_when_only_the_canvas_is_clear() -> None:
+    """libwebp stores the changed rectangle of each frame: here only an opaque
+    square, so it would leave the VP8X alpha flag cleared, and Pillow (like any
+    decoder that trusts the flag) would show the clear canvas black."""
+    frames = []
+    for step in range(3):
+        frame = Image.new("RGBA", (40, 30), (0, 0, 0, 0))
+        frame.paste((255, 0, 0, 255), (4 + 10 * step, 8, 16 + 10 * step, 20))
+        frames.append(frame)
+    data = encode(frames, _spec("webp"), Timing((100, 100, 100), loop=0))
+    assert data[12:16] == b"VP8X" and data[20] & 0x10
+    decoded = _decode(data)
+    assert decoded.mode == "RGBA"
+    for index, frame in enumerate(frames):
+        decoded.seek(index)
+        assert decoded.getchannel("A").tobytes() == frame.getchannel("A").tobytes()
