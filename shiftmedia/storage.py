@@ -12,24 +12,25 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 from .access import OriginalAccess
 from .backends import open_backend
 from .backends.base import IMMUTABLE, Backend, check_key, content_type_for
 from .delivery import Derivative, Redirect, Served, front_serves, marked
 from .engine import Limits
-from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, LimitExceeded, NotFound
-from .ids import check_id, find_key, id_folder, new_id, split_key
+from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, NotFound
+from .ids import id_folder, new_id, split_key
+from .keys import ResizeKeys, Size
 from .making import Maker
 from .originals import OriginalNames, Source, prepare
 from .presets import Presets
 from .scheduler import ResizeScheduler
 from .settings import Settings
 from .signing import AccessSigner, ResizeSigner
-from .spec import ResizeSpec, looks_like_derivative, parse_signed_name
+from .spec import ResizeSpec, looks_like_derivative
 
-Size = str | int | tuple[int, int]
+__all__ = ["Size", "Storage"]
 
 
 class Storage:
@@ -61,7 +62,7 @@ class Storage:
             raise ConfigError("a private bucket needs SHIFTMEDIA_SERVICE_URL: resize URLs must reach the service")
         self.backend = backend
         self.limits = limits
-        self.signer = ResizeSigner(secret_keys)
+        self.keys = ResizeKeys(ResizeSigner(secret_keys), presets, limits.max_output_side)
         self.service_url = service_url.rstrip("/") if service_url else None
         self.scheduler = ResizeScheduler(max_concurrent_resizes or os.cpu_count() or 1, resize_timeout)
         self._originals = OriginalNames(backend)
@@ -70,7 +71,6 @@ class Storage:
             backend, AccessSigner(secret_keys, original_url_expiry), public=public_originals, url_for=self.url_for_key
         )
         self.strip_gps = strip_gps
-        self.presets = presets
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Storage:
@@ -96,6 +96,11 @@ class Storage:
     def private(self) -> bool:
         """True when stored objects are not publicly readable (presigned URLs only)."""
         return self.backend.private
+
+    @property
+    def presets(self) -> Presets:
+        """The named resizes this storage signs (see :mod:`shiftmedia.presets`)."""
+        return self.keys.presets
 
     # -- originals -------------------------------------------------------------
 
@@ -139,17 +144,11 @@ class Storage:
         ``quality``, ``format``, ``upscale``, ``gravity``, ``background``,
         ``rect`` and ``keep_icc``; a preset names them all.
         """
-        if preset is not None and size is None and not options:
-            return self.key_for(media_id, self.presets.spec(preset))
-        if preset is not None or size is None:
-            raise InvalidSpec("give a size (with options) or a preset (alone)")
-        return self.key_for(media_id, ResizeSpec.create(size, **options))
+        return self.keys.key(media_id, self.keys.spec(size, preset, options))
 
     def key_for(self, media_id: str, spec: ResizeSpec) -> str:
         """The key of ``spec`` applied to ``media_id``, signed."""
-        self._check_side(spec)
-        signature = self.signer.sign(check_id(media_id), spec)
-        return f"{id_folder(media_id)}/{spec.signed_name(signature)}"
+        return self.keys.key(media_id, spec)
 
     def resize_url(self, media_id: str, size: Size | None = None, *, preset: str | None = None, **options: Any) -> str:
         """The URL of a signed resize; see :meth:`resize_key`."""
@@ -171,13 +170,7 @@ class Storage:
         Raises :class:`InvalidKey`/:class:`InvalidSpec` for a malformed one and
         :class:`BadSignature` for a forged or expired one.
         """
-        key = find_key(unquote(urlsplit(key_or_url).path) if "://" in key_or_url else key_or_url)
-        media_id, name = split_key(key)
-        if not looks_like_derivative(name):
-            raise InvalidSpec("not a derivative name")
-        spec, signature = parse_signed_name(name)
-        self.signer.verify(media_id, spec, signature)
-        return key, media_id, spec
+        return self.keys.verify(key_or_url)
 
     def create_resize(self, key_or_url: str) -> Derivative:
         """The derivative a signed key or URL names: read when stored, else made and stored now.
@@ -288,13 +281,6 @@ class Storage:
 
     def _verified(self, key_or_url: str) -> tuple[str, str, ResizeSpec]:
         """:meth:`verify`, then the output side limit."""
-        key, media_id, spec = self.verify(key_or_url)
-        self._check_side(spec)
+        key, media_id, spec = self.keys.verify(key_or_url)
+        self.keys.check(spec)
         return key, media_id, spec
-
-    def _check_side(self, spec: ResizeSpec) -> None:
-        """The output side limit, and the presets where only they are served."""
-        self.presets.check(spec)
-        side = max(spec.width, spec.height)
-        if side > self.limits.max_output_side:
-            raise LimitExceeded(f"a side of {side} px is over the limit of {self.limits.max_output_side}")

@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "shiftmedia.ids": 2,
     "shiftmedia.settings": 3,
     "shiftmedia.delivery": 3,
+    "shiftmedia.keys": 3,
     "shiftmedia.backends": 4,
     "shiftmedia.originals": 5,
     "shiftmedia.access": 5,
