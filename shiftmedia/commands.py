@@ -117,14 +117,17 @@ def emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
 @click.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", help="File name to store under (default: the file's own name).")
+@click.option("--preset", "presets", multiple=True, help="Make this preset now too (repeatable).")
 @json_option
 @click.pass_context
-def put(ctx: click.Context, /, path: Path, name: str | None, as_json: bool) -> None:
-    """Store the image at PATH as a new original; print its id and URL."""
+def put(ctx: click.Context, /, path: Path, name: str | None, presets: tuple[str, ...], as_json: bool) -> None:
+    """Store the image at PATH as a new original; print its id and URL (and its presets' URLs)."""
     storage = storage_of(ctx)
-    media_id = storage.put(path, filename=name)
+    media_id = storage.put(path, filename=name, presets=presets)
     url = storage.original_url(media_id)
-    emit(as_json, {"id": media_id, "url": url}, f"{media_id}\n{url}")
+    made = {preset: storage.resize_url(media_id, preset=preset) for preset in presets}
+    payload: dict[str, Any] = {"id": media_id, "url": url, **({"presets": made} if made else {})}
+    emit(as_json, payload, "\n".join([media_id, url, *(f"{p} {u}" for p, u in made.items())]))
 
 
 @click.command()

@@ -43,14 +43,18 @@ def parse_presets(setting: str, text: str) -> tuple[tuple[str, ResizeSpec], ...]
 
 @dataclass(frozen=True)
 class Presets:
-    """The named resizes, and whether they are the only ones served (``only``)."""
+    """The named resizes, whether they are the only ones served (``only``), those made at upload (``eager``)."""
 
     named: tuple[tuple[str, ResizeSpec], ...] = ()
     only: bool = False
+    eager: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.only and not self.named:
             raise ConfigError("SHIFTMEDIA_ONLY_PRESETS needs SHIFTMEDIA_PRESETS: no resize could be served")
+        unknown = [name for name in self.eager if all(name != known for known, _spec in self.named)]
+        if unknown:
+            raise ConfigError(f"SHIFTMEDIA_EAGER_PRESETS names no preset {', '.join(unknown)} of SHIFTMEDIA_PRESETS")
 
     def __iter__(self) -> Iterator[tuple[str, ResizeSpec]]:
         return iter(self.named)

@@ -9,6 +9,7 @@ so deleting an id is deleting one prefix.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -19,7 +20,7 @@ from .backends import open_backend
 from .backends.base import IMMUTABLE, Backend, check_key, content_type_for
 from .delivery import Derivative, Redirect, Served, front_serves, marked
 from .engine import Limits
-from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, NotFound
+from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, NotFound, ShiftMediaError
 from .ids import id_folder, new_id, split_key
 from .keys import ResizeKeys, Size
 from .making import Maker
@@ -104,7 +105,7 @@ class Storage:
 
     # -- originals -------------------------------------------------------------
 
-    def put(self, source: Source, filename: str | None = None) -> str:
+    def put(self, source: Source, filename: str | None = None, *, presets: Sequence[str] = ()) -> str:
         """Store an original and return its new id.
 
         ``source`` is a path, a binary file object or bytes. The content must be
@@ -112,11 +113,23 @@ class Storage:
         otherwise :class:`InvalidImage` or :class:`LimitExceeded` is raised and
         nothing is stored. ``filename`` (default: the path's name) is sanitised,
         with the detected format's extension; ``strip_gps`` removes the position.
+        The ``presets`` named, and the eager ones (``SHIFTMEDIA_EAGER_PRESETS``),
+        are made now; if one fails, the id is deleted and the error raised.
         """
+        specs = [self.keys.spec(None, name, {}) for name in dict.fromkeys((*self.presets.eager, *presets))]
+        for spec in specs:
+            self.keys.check(spec)
         data, name = prepare(source, filename, self.limits, strip_gps=self.strip_gps)
         media_id = new_id()
         self.backend.write(f"{id_folder(media_id)}/{name}", data, content_type=content_type_for(name), if_absent=True)
         self._originals.remember(media_id, name)
+        try:
+            for spec in specs:
+                self.create_resize(self.key_for(media_id, spec))
+        except ShiftMediaError:
+            with contextlib.suppress(ShiftMediaError):
+                self.delete(media_id)
+            raise
         return media_id
 
     def delete(self, media_id: str) -> int:

@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask, render_template_string
 
+from shiftmedia import making
 from shiftmedia.cli import main
-from shiftmedia.errors import ConfigError, InvalidSpec, NotAPreset
+from shiftmedia.errors import ConfigError, InvalidImage, InvalidSpec, LimitExceeded, NotAPreset
 from shiftmedia.flask import ShiftMedia, get_storage
 from shiftmedia.presets import Presets, parse_presets
 from shiftmedia.settings import Settings
@@ -201,3 +202,72 @@ def test_service_api_and_demo_follow_the_presets(tmp_path: Path, fixtures: Path)
     assert refused.status_code == 403 and b"only the preset sizes" in refused.data
     page = client.get(f"/?id={body['id']}").data.decode()
     assert list(dict.fromkeys(re.findall(r"preset (\w+)", page))) == ["thumb", "hero", "icon"]
+
+
+# -- made at upload ----------------------------------------------------------------------------------------------
+
+
+def test_put_makes_the_presets_it_names_as_a_miss_would(tmp_path: Path, fixtures: Path) -> None:
+    eager = storage_of(tmp_path / "eager", SHIFTMEDIA_EAGER_PRESETS="icon")
+    media_id = eager.put(fixtures / PHOTO, presets=["thumb", "icon"])
+    root = tmp_path / "eager" / "media"
+    made = {eager.resize_key(media_id, preset=name) for name in ("thumb", "icon")}
+    stored = {str(path.relative_to(root)) for path in root.rglob("*-noupscale-*")} | {
+        str(path.relative_to(root)) for path in root.rglob("*-upscale-*")
+    }
+    assert stored == made
+    lazy = storage_of(tmp_path / "lazy")
+    other = lazy.put(fixtures / PHOTO)
+    for name in ("thumb", "icon"):
+        on_miss = lazy.get(lazy.resize_key(other, preset=name))
+        assert on_miss.outcome == "created"
+        assert (root / eager.resize_key(media_id, preset=name)).read_bytes() == on_miss.data
+    assert len(list(root.rglob("*"))) - len([p for p in root.rglob("*") if p.is_dir()]) == 3
+
+
+def test_eager_presets_must_be_presets() -> None:
+    with pytest.raises(ConfigError, match="names no preset nope"):
+        Settings.from_values({"SHIFTMEDIA_PRESETS": PRESETS, "SHIFTMEDIA_EAGER_PRESETS": "thumb, nope"})
+
+
+def test_a_put_that_cannot_make_its_presets_stores_nothing(
+    tmp_path: Path, fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = storage_of(tmp_path, SHIFTMEDIA_MAX_OUTPUT_SIDE="1000")
+    root = tmp_path / "media"
+    with pytest.raises(InvalidSpec, match="unknown preset"):
+        storage.put(fixtures / PHOTO, presets=["nope"])
+    with pytest.raises(LimitExceeded):
+        storage.put(fixtures / PHOTO, presets=["hero"])
+    assert not [p for p in root.rglob("*") if p.is_file()]
+
+    def broken(*_args: object) -> None:
+        raise InvalidImage("the encoder failed")
+
+    monkeypatch.setattr(making, "render", broken)
+    with pytest.raises(InvalidImage):
+        storage.put(fixtures / PHOTO, presets=["thumb"])
+    assert not [p for p in root.rglob("*") if p.is_file() and ".leases" not in p.parts]
+
+
+def test_cli_and_api_put_with_presets(tmp_path: Path, fixtures: Path) -> None:
+    env = {**settings(tmp_path), "SHIFTMEDIA_CONFIG": ""}
+    result = CliRunner().invoke(main, ["put", str(fixtures / PHOTO), "--preset", "thumb", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    storage = storage_of(tmp_path)
+    assert printed["presets"] == {"thumb": storage.resize_url(printed["id"], preset="thumb")}
+    assert (tmp_path / "media" / storage.resize_key(printed["id"], preset="thumb")).is_file()
+
+    token = "api-token-" + "y" * 24
+    client = create_app(settings(tmp_path, SHIFTMEDIA_API_TOKENS=token)).test_client()
+    with (fixtures / PHOTO).open("rb") as stream:
+        uploaded = client.post(
+            "/api/v1/media",
+            data={"file": (stream, "p.jpg"), "presets": "thumb, icon"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert uploaded.status_code == 201, uploaded.data
+    media_id = uploaded.get_json()["id"]
+    for name in ("thumb", "icon"):
+        assert (tmp_path / "media" / storage.resize_key(media_id, preset=name)).is_file()

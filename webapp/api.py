@@ -116,12 +116,16 @@ def api_blueprint(tokens: tuple[str, ...]) -> Blueprint:
 
 
 def upload() -> tuple[Response, int]:
-    """Store a multipart ``file``; answer its id, original URL and the presets' URLs (else sample resizes)."""
+    """Store a multipart ``file`` (and make the ``presets`` it names, comma-separated or repeated).
+
+    Answers its id, original URL and the presets' URLs (else sample resizes).
+    """
     file = request.files.get("file")
     if file is None or not file.filename:
         raise InvalidImage("send the image as multipart form field 'file'")
     storage = get_storage()
-    media_id = storage.put(file.stream, filename=file.filename)
+    presets = [name.strip() for field in request.form.getlist("presets") for name in field.split(",") if name.strip()]
+    media_id = storage.put(file.stream, filename=file.filename, presets=presets)
     if storage.presets:
         urls = {name: storage.resize_url(media_id, preset=name) for name, _spec in storage.presets}
     else:

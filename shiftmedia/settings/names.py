@@ -172,6 +172,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "SHIFTMEDIA_PUBLIC_ORIGINALS": _flag,
     "SHIFTMEDIA_PRESETS": parse_presets,
     "SHIFTMEDIA_ONLY_PRESETS": _flag,
+    "SHIFTMEDIA_EAGER_PRESETS": _keys,
     "SHIFTMEDIA_RENDER_LEASE": _seconds,
     "SHIFTMEDIA_MAX_PIXELS": _whole,
     "SHIFTMEDIA_MAX_INPUT_BYTES": _whole,
@@ -218,6 +219,7 @@ TOP_FIELDS = {
 PRESET_FIELDS = {
     "SHIFTMEDIA_PRESETS": "named",
     "SHIFTMEDIA_ONLY_PRESETS": "only",
+    "SHIFTMEDIA_EAGER_PRESETS": "eager",
 }
 LIMIT_FIELDS = {
     "SHIFTMEDIA_MAX_PIXELS": "max_pixels",
