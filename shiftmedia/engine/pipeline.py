@@ -11,7 +11,8 @@ The order is chosen for speed: a JPEG decodes straight to a reduced size
 (DCT scaling, chosen from the plan, the orientation and the crop), the crop
 and scale happen in one resample of the pixels as stored, and turning
 upright and colour conversion then work on the small result only. Only modes
-Pillow cannot resample (palette, 16-bit) are converted before scaling. A
+Pillow cannot resample (palette, 16-bit, float, tRNS keys) are converted
+before scaling, with the bit depth the file stores (:mod:`.modes`). A
 large output is made in two bands on two threads (:mod:`.bands`), each going
 through scale → orient → colour on its own.
 """
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from ..spec import ResizeSpec
-from . import bands, canvas, colour, orient, scale
+from . import bands, canvas, colour, modes, orient, scale
 from .encode import ANIMATED_OUTPUTS, PROFILE_OUTPUTS, Timing, encode
 from .guard import pillow_errors
 from .limits import Limits
@@ -81,9 +82,14 @@ def resize_bytes(data: bytes, spec: ResizeSpec | str, limits: Limits = Limits())
     return render(data, spec, limits).data
 
 
-def _process(image: Image.Image, orientation: int, plan: Plan, spec: ResizeSpec, extent: scale.Extent) -> Image.Image:
-    """One decoded frame through scale (with crop) → orient → colour, band by band, then pad."""
-    normal = scale.premultiply(colour.normalise(image), plan, orientation, extent)
+def _process(
+    image: Image.Image, orientation: int, plan: Plan, spec: ResizeSpec, extent: scale.Extent, bits: int | None
+) -> Image.Image:
+    """One decoded frame through scale (with crop) → orient → colour, band by band, then pad.
+
+    ``bits`` is the bit depth the file stores (:func:`.modes.stored_bits`).
+    """
+    normal = scale.premultiply(colour.normalise(image, bits), plan, orientation, extent)
     keep_profile = spec.keep_icc and spec.format in PROFILE_OUTPUTS
     kept: list[bytes | None] = []
 
@@ -128,12 +134,13 @@ def _make_frames(data: bytes, spec: ResizeSpec, limits: Limits) -> _Made:
     wanted = source.frames if spec.format in ANIMATED_OUTPUTS else 1
     limits.check_output(plan.canvas, wanted)
     extent = scale.shrink_on_load(source.image, plan, source.orientation)
+    bits = modes.stored_bits(source.image, data)
     images: list[Image.Image] = []
     durations: list[int] = []
     for frame in read_frames(source, wanted, limits):
         decoded = time.perf_counter()
         decoding += decoded - clock
-        images.append(_process(frame.image, source.orientation, plan, spec, extent))
+        images.append(_process(frame.image, source.orientation, plan, spec, extent, bits))
         durations.append(frame.duration)
         clock = time.perf_counter()
         resizing += clock - decoded

@@ -11,7 +11,7 @@ def test_rgb_becomes_a_palette_without_transparency() -> None:
     image = Image.linear_gradient("L").convert("RGB")
     result = to_palette(image)
     assert result.mode == "P" and "transparency" not in result.info
-    assert max(result.get_flattened_data()) < TRANSPARENT_INDEX
+    assert result.getextrema()[1] < TRANSPARENT_INDEX
 
 
 def test_mostly_transparent_pixels_take_the_transparent_index() -> None:

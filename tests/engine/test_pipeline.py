@@ -191,3 +191,13 @@ def test_rendered_reports_the_time_of_each_stage(samples) -> None:
     rendered = render(samples.photo_jpeg(), ResizeSpec.parse("10x0-fit-80-noupscale.jpg"))
     assert set(rendered.timings) == {"decode", "resize", "encode"}
     assert all(seconds >= 0 for seconds in rendered.timings.values())
+
+
+def test_keyed_sixteen_bit_grey_keeps_its_alpha_and_its_profile(samples) -> None:
+    image = Image.new("I;16", (40, 20), 0x8080)
+    image.paste(Image.new("I;16", (20, 20), 0x1234), (0, 0))
+    profile = samples.grey_profile()
+    data = samples.encode(image, "PNG", transparency=0x1234, icc_profile=profile)
+    output = _decode(render(data, ResizeSpec.create((20, 0), format="png", keep_icc=True)).data)
+    assert output.mode == "LA" and output.info["icc_profile"] == profile
+    assert output.getpixel((2, 5))[1] == 0 and output.getpixel((17, 5)) == (128, 255)
