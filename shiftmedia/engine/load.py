@@ -2,7 +2,9 @@
 
 :func:`open_source` reads only the header: it detects the format by content
 (never by a file name), restricted to the formats the engine supports, and
-refuses inputs over the byte, pixel and animation limits. WebP and AVIF
+refuses inputs over the byte, pixel and animation limits; only an image
+tagged with an orientation is decoded there as well, once within the limits
+(:func:`_pending_orientation` says why, and why not a JPEG). WebP and AVIF
 headers give the frame count (libwebp and libavif parse the container, not
 the pixels); a GIF's frames are counted, and the canvas they grow to measured,
 by :mod:`.gifscan` before Pillow reads a block of it. :func:`read_frames` then
@@ -14,11 +16,11 @@ The header is parsed by the format's Pillow plugin directly, the way
 check: that check compares against the process-wide ``Image.MAX_IMAGE_PIXELS``
 and, between 89 and 179 MP, only emits a ``DecompressionBombWarning`` that
 would leak into the caller's warnings before :class:`Limits` (stricter by
-default, and per call) refuses the image. Changing the global or filtering
-warnings would not be thread-safe. Pillow still checks in a few places after
-opening (a GIF frame growing past the logical screen, a TIFF's tile buffer);
-those only fire for images over 89 MP, which pass :class:`Limits` only when it
-is configured that high. GIF frames are re-checked against :class:`Limits` as
+default, and per call) refuses the image; changing the global would not be
+thread-safe. Pillow still checks in a few places after opening (a GIF frame
+growing past the logical screen, a TIFF's tile buffer); those only fire for
+images over 89 MP, which pass :class:`Limits` only when it is configured that
+high, and their warning is logged, not shown (:mod:`.guard`). GIF frames are re-checked against :class:`Limits` as
 they are read, though :mod:`.gifscan` has already measured the canvas they
 grow to.
 
@@ -39,6 +41,7 @@ from .gifscan import is_gif, scan
 from .limits import Limits
 from .orient import displayed_size, read_orientation
 from .plan import Size
+from .scale import shrinks_on_load
 
 OPEN_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "AVIF", "TIFF", "BMP")
 """Pillow formats the engine opens; nothing else is even parsed."""
@@ -76,7 +79,9 @@ ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "AVIF"})
 class Source:
     """An opened, not yet decoded image and what its header says.
 
-    ``size`` is as displayed (after EXIF orientation); ``frames`` counts the
+    ``size`` is as displayed (after EXIF orientation); ``orientation`` is the
+    turn left to apply to the decoded pixels (1 when Pillow has made it
+    already, or there is none); ``frames`` counts the
     animation's frames (1 for a still image); ``loop`` is the animation's loop
     count, None when the file sets none.
     """
@@ -98,7 +103,8 @@ class Frame:
 
 
 def open_source(data: bytes, limits: Limits) -> Source:
-    """Parse the header of ``data`` and check it against ``limits``; decode nothing.
+    """Parse the header of ``data`` and check it against ``limits``; decode
+    nothing but an image whose reader may turn it upright (:func:`_pending_orientation`).
 
     A GIF is checked twice: its block structure first (frames, and the canvas
     they grow to), then Pillow's header, as every other format. Must run
@@ -113,7 +119,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
     pixel_format = image.format or ""
     frames = layout.frames if layout is not None else _header_frames(image)
     limits.check_image(image.size, frames)
-    orientation = read_orientation(image)
+    orientation = _pending_orientation(image)
     loop = image.info.get("loop")
     return Source(
         image=image,
@@ -123,6 +129,28 @@ def open_source(data: bytes, limits: Limits) -> Source:
         frames=frames,
         loop=loop if isinstance(loop, int) else None,
     )
+
+
+def _pending_orientation(image: Image.Image) -> int:
+    """The orientation still to apply to ``image``'s pixels once Pillow has decoded them.
+
+    Some of Pillow's readers turn the pixels upright themselves (TIFF's, from
+    Pillow 11): they report the upright size from the header on, and drop the
+    tag once they have turned the pixels; turning them again would mirror,
+    flip or lay them sideways. So an image whose header asks for a turn is
+    decoded here and asked again: what the decoded image still carries is
+    what is left to do, whatever its reader (a HEIF reader that turns the
+    pixels and drops the tag is handled alike, with no code of its own). A
+    JPEG is the exception, planned before it decodes so that it can decode
+    reduced (:func:`~.scale.shrinks_on_load`): Pillow's JPEG reader leaves the
+    turn to the caller, which ``test_orientation_formats`` checks on the
+    Pillow the tests run on.
+    """
+    orientation = read_orientation(image)
+    if orientation == 1 or shrinks_on_load(image):
+        return orientation
+    image.load()
+    return read_orientation(image)
 
 
 def _header_frames(image: Image.Image) -> int:

@@ -3,7 +3,9 @@
 Cameras store pixels as the sensor saw them and record how to display them in
 the EXIF Orientation tag (1-8). Browsers honour the tag inconsistently, and the
 encoder strips all EXIF, so the engine turns the pixels upright itself; the
-output then carries no orientation at all.
+output then carries no orientation at all. Where Pillow's reader has turned
+the pixels already, it has dropped the tag, and there is nothing left to do
+(:func:`~.load.open_source` reads the tag of the decoded image then).
 
 The plan is made in displayed (upright) coordinates, but the engine crops and
 scales the pixels as stored and turns only the small result upright, which

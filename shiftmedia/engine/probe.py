@@ -3,7 +3,8 @@
 Run once when an original is stored, so a corrupt or hostile file is refused
 at upload instead of failing on every later resize. It is cheap: a JPEG is
 decoded at 1/8 scale (its entropy-coded data is still read to the end, so
-truncation is still caught) and other formats are decoded once, frame by frame.
+truncation is still caught) and other formats, lossless JPEG included, are
+decoded once, frame by frame.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from .colour import is_supported
 from .guard import pillow_errors
 from .limits import Limits
 from .load import open_source, read_frames
-from .scale import DRAFT_FORMATS
+from .scale import shrinks_on_load
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def probe(data: bytes, limits: Limits = Limits()) -> ImageInfo:
         mode = image.mode
         if not is_supported(mode):
             raise UnsupportedImage(f"images in mode {mode} are not supported")
-        if image.format in DRAFT_FORMATS:
+        if shrinks_on_load(image):
             width, height = image.size
             image.draft(None, (max(1, width // 8), max(1, height // 8)))
         deque(read_frames(source, source.frames, limits), maxlen=0)

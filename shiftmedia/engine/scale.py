@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, JpegImagePlugin
 
 from .bands import Rows
 from .orient import displayed_size, stored_box
@@ -71,10 +71,10 @@ def shrink_on_load(image: Image.Image, plan: Plan, orientation: int) -> Extent:
     Must run before the pixels are loaded. ``orientation`` maps the plan's
     displayed size back to the stored one the decoder works in. Returns the
     extent, in decoded stored pixels, that the whole source will span: the
-    image's size, or a fraction of a pixel less after DCT scaling. Other
-    formats are left untouched.
+    image's size, or a fraction of a pixel less after DCT scaling. Images
+    that do not :func:`shrinks_on_load` are left untouched.
     """
-    if image.format in DRAFT_FORMATS:
+    if shrinks_on_load(image):
         wanted = plan.decode_size(DRAFT_DETAIL)
         if wanted != plan.source:
             stored = displayed_size(wanted, orientation)
@@ -86,6 +86,23 @@ def shrink_on_load(image: Image.Image, plan: Plan, orientation: int) -> Extent:
             if drafted is not None:
                 return drafted[1][2], drafted[1][3]
     return float(image.size[0]), float(image.size[1])
+
+
+def shrinks_on_load(image: Image.Image) -> bool:
+    """True when the decoder of ``image`` can decode it reduced: a DCT-coded JPEG.
+
+    A lossless JPEG (SOF3, as medical and scientific imaging write) has no
+    DCT to scale, and libjpeg-turbo refuses a reduced decode of it ("broken
+    data stream"), so it is decoded in full. Its header says so: a DCT-coded
+    frame needs quantization tables (ITU T.81, B.2.4.1), a lossless one uses
+    none and its encoders write none (libjpeg-turbo's does not), and Pillow
+    collects the tables as it parses the header. Deciding here rather than
+    retrying after a failed reduced decode costs nothing, and the retry could
+    not reuse the image: Pillow drops its tiles and file when a decode fails.
+    """
+    if image.format not in DRAFT_FORMATS or not isinstance(image, JpegImagePlugin.JpegImageFile):
+        return False
+    return bool(image.quantization)
 
 
 def dct_scale(size: tuple[int, int], wanted: tuple[int, int]) -> Fraction:

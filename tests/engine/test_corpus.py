@@ -18,6 +18,8 @@ from shiftmedia.engine import probe, render
 from shiftmedia.errors import InvalidImage, LimitExceeded
 from shiftmedia.spec import FORMATS, ResizeSpec
 
+from .test_lossless_jpeg import lossless_jpeg
+
 PILLOW_FORMATS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF", "gif": "GIF"}
 
 
@@ -67,6 +69,44 @@ def test_exif_orientations_look_the_same(corpus: Path, orientation: int) -> None
     difference = sum(ImageStat.Stat(ImageChops.difference(reference, result)).mean) / 3
     print(f"orientation {orientation}: mean abs difference {difference:.2f}")
     assert difference < 3
+
+
+@pytest.mark.parametrize("fmt", ["TIFF", "PNG", "WEBP"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_orientations_look_the_same_in_every_format(corpus: Path, orientation: int, fmt: str) -> None:
+    """The same photos' pixels as stored, tagged with the same orientation, in
+    other formats: TIFF (whose reader turns the pixels itself), PNG (eXIf) and
+    WebP (EXIF chunk) show what the JPEG shows."""
+    reference = _render(corpus / "exif_orient_1.jpg", "90x60-fill-0-noupscale.png").convert("RGB")
+    with Image.open(corpus / f"exif_orient_{orientation}.jpg") as photo:
+        stored = photo.reduce(4)
+        exif = photo.getexif()
+    data = io.BytesIO()
+    stored.save(data, fmt, exif=exif.tobytes(), **({"quality": 95} if fmt == "WEBP" else {}))
+    assert probe(data.getvalue()).width == 450
+    result = _decode(render(data.getvalue(), ResizeSpec.parse("90x60-fill-0-noupscale.png")).data).convert("RGB")
+    assert result.size == (90, 60)
+    difference = sum(ImageStat.Stat(ImageChops.difference(reference, result)).mean) / 3
+    print(f"{fmt} orientation {orientation}: mean abs difference {difference:.2f}")
+    assert difference < 3
+
+
+@pytest.mark.parametrize(("name", "mode"), [("jpeg_grayscale_800x533.jpg", "L"), ("exif_orient_6.jpg", "RGB")])
+def test_lossless_jpeg_of_a_photo_renders_at_every_size(corpus: Path, name: str, mode: str) -> None:
+    """A photo written as lossless JPEG (SOF3) passes the upload check and renders
+    at every size, byte for byte as a PNG of the same pixels does (a DCT JPEG
+    would decode at 1/8, 1/4, 3/8, 1/2 and in full for these widths)."""
+    with Image.open(corpus / name) as photo:
+        pixels = photo.reduce(6).convert(mode)
+        exif = photo.getexif()
+    data = lossless_jpeg(pixels, predictor=6, exif=exif.tobytes() if exif else None)
+    same = io.BytesIO()
+    pixels.save(same, "PNG", exif=exif)
+    info = probe(data)
+    assert (info.format, info.mode) == ("jpg", mode)
+    for width in (16, 30, 50, 70, 130):
+        spec = ResizeSpec.create((width, 0), format="webp")
+        assert render(data, spec).data == render(same.getvalue(), spec).data
 
 
 def test_camera_portrait_orientation_6(corpus: Path) -> None:

@@ -58,6 +58,22 @@ def test_size_is_as_displayed(samples) -> None:
     assert source.orientation == 6 and source.size == (60, 40) and source.image.size == (40, 60)
 
 
+def test_an_oriented_jpeg_is_left_undecoded_for_its_plan(samples) -> None:
+    source = _open(samples.oriented_jpeg(6, size=(60, 40)))
+    assert source.image.tile, "a JPEG is planned before it decodes, to decode it reduced"
+
+
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_a_tiff_turned_by_its_reader_has_nothing_left_to_turn(samples, orientation: int) -> None:
+    """Pillow turns an oriented TIFF as it decodes it: the source is upright as it comes."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = samples.stored(samples.quadrants((60, 40)), orientation)
+    source = _open(samples.encode(stored, "TIFF", exif=exif.tobytes()))
+    assert source.orientation == 1
+    assert source.size == source.image.size == (60, 40)
+
+
 def test_input_bytes_checked_first(samples) -> None:
     with pytest.raises(LimitExceeded, match="bytes"):
         _open(b"x" * 101, Limits(max_input_bytes=100))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from fractions import Fraction
 
@@ -12,6 +13,8 @@ from shiftmedia.engine.orient import displayed_size, orient
 from shiftmedia.engine.plan import make_plan
 from shiftmedia.engine.scale import DRAFT_DETAIL, THREE_EIGHTHS, dct_scale, premultiply, resample, shrink_on_load
 from shiftmedia.spec import ResizeSpec
+
+from .test_lossless_jpeg import lossless_jpeg
 
 
 def _resampled(image: Image.Image, name: str, orientation: int = 1) -> Image.Image:
@@ -113,6 +116,20 @@ def test_other_formats_are_not_drafted(samples) -> None:
     shrink_on_load(image, make_plan(image.size, ResizeSpec.parse("100x0-fit-80-noupscale.jpg")), 1)
     image.load()
     assert image.size == (1600, 1200)
+
+
+@functools.cache
+def _lossless() -> bytes:
+    return lossless_jpeg(Image.effect_noise((400, 300), 40).convert("RGB"))
+
+
+@pytest.mark.parametrize("width", [50, 100, 150, 200])
+def test_lossless_jpeg_is_not_drafted(width: int) -> None:
+    """No DCT, no reduced decode (1/8, 1/4, 3/8, 1/2 for these widths): it decodes whole."""
+    image = _opened(_lossless())
+    extent = shrink_on_load(image, make_plan(image.size, ResizeSpec.create((width, 0), format="jpg")), 1)
+    image.load()
+    assert image.size == (400, 300) and extent == (400.0, 300.0)
 
 
 @pytest.mark.parametrize(
