@@ -24,11 +24,14 @@ from .commands import (
     OneLineErrors,
     emit,
     json_option,
+    note_ignored_quality,
     resize_options,
     settings_of,
     storage_of,
+    use_storage,
 )
 from .spec import ResizeSpec
+from .storage import Storage
 
 
 @click.group(cls=OneLineErrors, commands=STORAGE_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,16 +52,22 @@ def main(ctx: click.Context, config_file: Path | None) -> None:
 @main.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--size", required=True, help="WxH, 0 for an auto side.")
+@click.option("--size", help="WxH, 0 for an auto side  [default: the source's own size]")
 @resize_options
 @json_option
 @click.pass_context
-def convert(ctx: click.Context, /, source: Path, target: Path, size: str, as_json: bool, **options: Any) -> None:
+def convert(ctx: click.Context, /, source: Path, target: Path, size: str | None, as_json: bool, **options: Any) -> None:
     """Resize the image file SOURCE into TARGET (format from its extension); no storage."""
-    from .engine import render
+    from .engine import probe, render
 
+    limits = settings_of(ctx).limits
+    data = source.read_bytes()
+    if size is None:
+        info = probe(data, limits)
+        size = f"{info.width}x{info.height}"
     spec = ResizeSpec.create(size, format=target.suffix.lstrip(".") or None, **options)
-    made = render(source.read_bytes(), spec, settings_of(ctx).limits)
+    note_ignored_quality(spec.format, options.get("quality"))
+    made = render(data, spec, limits)
     try:
         target.write_bytes(made.data)
     except OSError as exc:
@@ -225,6 +234,9 @@ def serve(ctx: click.Context, /, host: str, port: int, debug: bool, demo_upload:
     from shiftmedia_webapp import create_app
 
     settings = replace(settings_of(ctx), demo_upload=demo_upload)
+    if settings.public_url is None and settings.storage == "local":
+        settings = replace(settings, public_url=serve_public_url(host, port, settings.url_prefix))
+        use_storage(ctx, Storage.from_settings(settings))
     if not ipaddress_is_loopback(host):
         click.echo(
             f"WARNING: {host}:{port} is reachable from the network, and this is the development server: it "
@@ -241,6 +253,18 @@ def serve(ctx: click.Context, /, host: str, port: int, debug: bool, demo_upload:
     storage = storage_of(ctx)
     storage.check()
     create_app(settings=settings, storage=storage).run(host=host, port=port, debug=debug)
+
+
+def serve_public_url(host: str, port: int, url_prefix: str) -> str:
+    """The development server's own media URL: its host and port (loopback when bound to every address)."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return f"http://{host}:{port}{url_prefix}"
+    if address.is_unspecified:
+        return f"http://127.0.0.1:{port}{url_prefix}"
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{port}{url_prefix}"
 
 
 def ipaddress_is_loopback(host: str) -> bool:

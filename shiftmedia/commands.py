@@ -20,7 +20,7 @@ from click.core import ParameterSource
 
 from .errors import ShiftMediaError
 from .settings import Settings
-from .spec import FORMATS, GRAVITIES, MODES
+from .spec import DEFAULT_FORMAT, FORMATS, GRAVITIES, LOSSY_FORMATS, MODES
 from .storage import Storage
 
 EXIT_ERROR = 1
@@ -89,6 +89,13 @@ def resize_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def note_ignored_quality(fmt: str, quality: int | None) -> None:
+    """Say on standard error that ``--quality`` does nothing for a lossless format."""
+    fmt = "jpg" if fmt.lower() == "jpeg" else fmt.lower()
+    if quality is not None and fmt not in LOSSY_FORMATS:
+        click.echo(f"note: --quality is ignored: {fmt} is lossless", err=True)
+
+
 def settings_of(ctx: click.Context) -> Settings:
     """The settings of this invocation, parsed once."""
     if _SETTINGS not in ctx.meta:
@@ -135,7 +142,12 @@ def put(ctx: click.Context, /, path: Path, name: str | None, presets: tuple[str,
 @click.argument("size", required=False)
 @click.option("--preset", help="A resize named in SHIFTMEDIA_PRESETS, instead of SIZE and its options.")
 @resize_options
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output format  [default: webp]")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([*FORMATS, "jpeg"], case_sensitive=False),
+    help="Output format  [default: webp]",
+)
 @json_option
 @click.pass_context
 def url(
@@ -159,6 +171,7 @@ def url(
         raise click.UsageError("give a SIZE (such as 400x300) or --preset NAME")
     else:
         key = storage.resize_key(media_id, size, format=fmt, **options)
+        note_ignored_quality(fmt or DEFAULT_FORMAT, options.get("quality"))
     address = storage.url_for_key(key)
     emit(as_json, {"url": address, "key": key}, address)
 

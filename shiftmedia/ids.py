@@ -31,7 +31,9 @@ def new_id() -> str:
 def check_id(media_id: str) -> str:
     """Return ``media_id`` if it has the canonical id form, else raise :class:`InvalidKey`."""
     if not isinstance(media_id, str) or not _ID_RE.fullmatch(media_id):
-        raise InvalidKey("invalid id")
+        raise InvalidKey(
+            "invalid id: an id is the UUID shiftmedia put printed, such as 3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f"
+        )
     return media_id
 
 

@@ -27,7 +27,11 @@ def _keys(secret_keys: Sequence[str | bytes]) -> list[bytes]:
     """The keys as itsdangerous takes them: bytes, checked, oldest first (it signs with the last)."""
     keys = [k.encode() if isinstance(k, str) else bytes(k) for k in secret_keys if k]
     if not keys:
-        raise ConfigError("SHIFTMEDIA_SECRET_KEYS is not set: there is no secret key to sign with")
+        raise ConfigError(
+            "SHIFTMEDIA_SECRET_KEYS is not set: there is no secret key to sign with. Make one with "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))' and keep it; in a checkout, "
+            "make run and make test keep a development key in var/dev-secret-key"
+        )
     if any(len(k) < MIN_KEY_LENGTH for k in keys):
         raise ConfigError(f"every secret key must be at least {MIN_KEY_LENGTH} characters")
     return list(reversed(keys))

@@ -222,7 +222,7 @@ def looks_like_derivative(name: str) -> bool:
 
 
 def parse_size(size: str | int | tuple[int, int]) -> tuple[int, int]:
-    """Read ``"400x300"``, ``"400"`` (width only), ``400`` or ``(400, 300)``."""
+    """Read ``"400x300"`` (or ``400X300``, ``400×300``), ``"400"`` (width only), ``400`` or ``(400, 300)``."""
     if isinstance(size, bool):
         raise InvalidSpec("invalid size (expected WxH, e.g. 400x300)")
     if isinstance(size, int):
@@ -230,7 +230,7 @@ def parse_size(size: str | int | tuple[int, int]) -> tuple[int, int]:
     if isinstance(size, tuple) and len(size) == 2 and all(isinstance(v, int) and not isinstance(v, bool) for v in size):
         return size[0], size[1]
     if isinstance(size, str):
-        match = re.fullmatch(r"([0-9]{1,5})(?:x([0-9]{1,5}))?", size.strip())
+        match = re.fullmatch(r"([0-9]{1,5})(?:[xX×]([0-9]{1,5}))?", size.strip())
         if match:
             return int(match[1]), int(match[2] or 0)
     raise InvalidSpec("invalid size (expected WxH, e.g. 400x300)")
