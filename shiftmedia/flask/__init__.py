@@ -38,7 +38,7 @@ from ..settings import CONFIG_PREFIX, DEFAULTS, Settings, config_key
 from ..storage import Size, Storage
 from . import helpers
 from .commands import command_group
-from .errors import error_response, status_for
+from .errors import error_response, public_message, status_for
 from .metrics import Metrics
 from .state import EXTENSION_KEY, METRICS_KEY, MediaState
 from .views import media_blueprint
@@ -52,6 +52,7 @@ __all__ = [
     "media_picture",
     "media_srcset",
     "media_url",
+    "public_message",
     "status_for",
 ]
 
