@@ -84,3 +84,11 @@ def forge_signature(key: str) -> str:
     signature = stem[-43:]
     forged = "A" * 43 if signature != "A" * 43 else "E" * 43
     return f"{stem[:-43]}{forged}.{ext}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly how many tests the absent corpus kept from running, and how to run them."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    missing = sum(1 for report in skipped if CORPUS_MISSING in str(report.longrepr))
+    if missing:
+        terminalreporter.write_line(f"{missing} corpus tests did not run: {CORPUS_MISSING}", yellow=True, bold=True)

@@ -278,3 +278,36 @@ def test_cmyk_output_is_the_colour_managed_conversion_not_the_naive_one(corpus: 
     assert _psnr(full, managed) == math.inf, "at full size we output exactly the managed conversion"
     assert half_managed > 40, "our output follows the managed conversion"
     assert half_naive < 30, "and stays measurably away from the naive one"
+
+
+def test_the_manifest_names_the_corpus(corpus: Path) -> None:
+    """tests/corpus-files.txt lists the decodable corpus, so its tests are counted where it is absent."""
+    from .conftest import CORPUS_MANIFEST, decodable_corpus_files
+
+    assert CORPUS_MANIFEST.read_text().split() == decodable_corpus_files()
+
+
+def test_without_the_corpus_the_run_says_how_many_tests_did_not_run(tmp_path: Path) -> None:
+    """A clone without ../shared sees every corpus test counted as skipped, and one plain line about it."""
+    import os
+    import subprocess
+    import sys
+
+    from ..conftest import CORPUS_MISSING, REPO
+
+    env = {**os.environ, "SHIFTMEDIA_CORPUS": str(tmp_path / "absent")}
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/engine/test_corpus.py",
+        "-k",
+        "matrix",
+    ]
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    expected = 3 * 5 * len((REPO / "tests" / "corpus-files.txt").read_text().split())
+    assert f"{expected} skipped" in result.stdout, result.stdout[-2000:]
+    assert f"{expected} corpus tests did not run: {CORPUS_MISSING}" in result.stdout
