@@ -24,7 +24,7 @@ from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, NotFound
 from .ids import id_folder, new_id, split_key
 from .keys import ResizeKeys, Size
 from .making import Maker
-from .originals import OriginalNames, Source, prepare
+from .originals import OriginalNames, Source, StoredOriginal, list_derivatives, list_originals, prepare
 from .presets import Presets
 from .scheduler import ResizeScheduler
 from .settings import Settings
@@ -144,6 +144,10 @@ class Storage:
         """The key of an id's original; :class:`NotFound` if there is none."""
         return self._originals.key(media_id)
 
+    def originals(self) -> Iterator[StoredOriginal]:
+        """Every stored original: its id, key, bytes and modification time, in key order (one listing)."""
+        return list_originals(self.backend)
+
     def original_url(self, media_id: str) -> str:
         """The URL of an id's original: public, or one that expires (see :mod:`shiftmedia.access`)."""
         return self.access.url(self.original_key(media_id))
@@ -256,13 +260,7 @@ class Storage:
         The service answers them 403 already; in a public bucket or behind a
         CDN they stay readable until deleted (``shiftmedia prune --retired``).
         """
-        for info in self.backend.list():
-            try:
-                _media_id, name = split_key(info.key)
-            except InvalidKey:
-                continue
-            if not looks_like_derivative(name):
-                continue
+        for info in list_derivatives(self.backend):
             try:
                 self.verify(info.key)
             except (BadSignature, InvalidSpec):

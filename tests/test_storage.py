@@ -201,3 +201,15 @@ def test_delete_removes_original_and_derivatives(storage: Storage, fixtures: Pat
 def test_put_from_unnamed_stream(storage: Storage, fixtures: Path) -> None:
     media_id = storage.put(io.BytesIO((fixtures / "gif_animated_trns_30f.gif").read_bytes()))
     assert storage.original_key(media_id).endswith("/image.gif")
+
+
+def test_originals_lists_each_original_once(storage: Storage, fixtures: Path, media_root: Path) -> None:
+    ids = [storage.put(fixtures / name) for name in ("exif_orient_6.jpg", "png_palette_trns.png")]
+    for media_id in ids:
+        storage.create_resize(storage.resize_key(media_id, "20x20"))
+    (media_root / ".leases").mkdir()
+    (media_root / ".leases" / "stray").write_bytes(b"{}")
+    listed = list(storage.originals())
+    assert sorted(item.media_id for item in listed) == sorted(ids)
+    assert {item.info.key for item in listed} == {storage.original_key(media_id) for media_id in ids}
+    assert all(item.info.size == (media_root / item.info.key).stat().st_size for item in listed)
