@@ -140,3 +140,27 @@ def test_cloudfront_template_grants_what_the_policy_does() -> None:
         for resource in statement["Resource"]:
             spelt = resource.replace("arn:aws:", "arn:${AWS::Partition}:").replace("BUCKET", "${BucketName}")
             assert f'!Sub "{spelt.replace("PREFIX", "${MediaPrefix}")}"' in template
+
+
+def test_a_bucket_with_dots_is_addressed_path_style_and_check_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    """V7's Wasabi note: dotted names break virtual-host HTTPS, so every request and URL is path-style."""
+    moto = pytest.importorskip("moto")
+    from shiftmedia.settings import S3Settings
+
+    # The anonymous read of check() would leave the machine (moto does not see urllib): not here.
+    monkeypatch.setattr(bucket, "_not_public", lambda *_args: None)
+
+    with moto.mock_aws():
+        backend = S3Backend(
+            S3Settings(bucket="media.example.com", region="us-east-1", access_key_id="A", secret_access_key="B")
+        )
+        backend.client.create_bucket(Bucket="media.example.com")
+        urls: list[str] = []
+        backend.client.meta.events.register("before-send.s3.*", lambda request, **_: urls.append(request.url))
+        backend.write("a/b.jpg", b"x")
+        assert backend.read("a/b.jpg") == b"x"
+        assert urls and all(url.startswith("https://s3.amazonaws.com/media.example.com/") for url in urls), urls
+        assert backend.public_url("a/b.jpg") == "https://s3.amazonaws.com/media.example.com/a/b.jpg"
+        findings = {finding.what: finding for finding in bucket.check(backend)}
+    dotted = findings["path-style addressing (the bucket name has dots)"]
+    assert dotted.ok and "do not cover a name with dots" in dotted.detail

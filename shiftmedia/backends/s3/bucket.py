@@ -32,6 +32,11 @@ _ID_FOLDER = "????????/????/????/????/????????????/"
 #: What every derivative's name holds and no original's does (``ids.safe_filename`` spells ``up-scale``).
 DERIVATIVE_MARKS = ("-upscale-", "-noupscale-")
 PROBE_PREFIX = ".shiftmedia-check-"
+#: Why a bucket with dots in its name is addressed path-style, as :func:`check` says.
+DOTTED_BUCKET = (
+    "virtual-host HTTPS certificates (*.s3.<region>.amazonaws.com and the like) do not cover a name with dots, "
+    "so requests and URLs use <endpoint>/<bucket>/ instead of <bucket>.<endpoint>/"
+)
 #: Seconds :func:`check` waits for the store to answer an anonymous read.
 ANONYMOUS_CHECK_TIMEOUT = 5.0
 
@@ -198,6 +203,8 @@ def check(backend: S3Backend, app_url: str | None = None, url_prefix: str = "/me
 
     if step("bucket reachable with these credentials", backend.check) is None:
         return findings
+    if "." in backend.bucket:
+        findings.append(Finding(True, "path-style addressing (the bucket name has dots)", DOTTED_BUCKET))
     probe = f"{PROBE_PREFIX}{secrets.token_hex(8)}"
     payload = secrets.token_bytes(64)
     if step("write an object (s3:PutObject)", lambda: backend.write(probe, payload)):
