@@ -46,15 +46,16 @@ class OriginalAccess:
             return ORIGINAL_CACHE
         return f"private, max-age={min(self.signer.max_age, PRIVATE_CACHE_SECONDS)}"
 
-    def url(self, key: str) -> str:
-        """The URL of the original at ``key``: public, presigned, or the service's with a token."""
+    def url(self, key: str, store: Backend | None = None) -> str:
+        """The URL of the original at ``key`` (in ``store``, default the backend): public, presigned, or the
+        service's with a token."""
         if self.public:
-            return self.backend.public_url(key)
-        return self.signed_url(key) or f"{self._url_for(key)}?{ACCESS_PARAM}={self.signer.token(key)}"
+            return (store or self.backend).public_url(key)
+        return self.signed_url(key, store) or f"{self._url_for(key)}?{ACCESS_PARAM}={self.signer.token(key)}"
 
-    def signed_url(self, key: str) -> str | None:
+    def signed_url(self, key: str, store: Backend | None = None) -> str | None:
         """The store's own expiring URL of ``key``; ``None`` when only the service can serve it with a token."""
-        return self.backend.signed_url(key, self.signer.max_age)
+        return (store or self.backend).signed_url(key, self.signer.max_age)
 
     def check(self, key: str, token: str | None) -> None:
         """Raise :class:`~shiftmedia.errors.PrivateOriginal` unless the original at ``key`` may be read."""

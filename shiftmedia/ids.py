@@ -19,8 +19,13 @@ from .spec import looks_like_derivative
 _ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ID_PATH_RE = re.compile(r"[0-9a-f]{8}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{12}")
 _KEY_RE = re.compile(rf"(?P<folder>{_ID_PATH_RE.pattern})/(?P<name>[A-Za-z0-9._-]{{1,255}})")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 MAX_STEM_LENGTH = 80
 DEFAULT_STEM = "image"
+#: The longest source key, in UTF-8 bytes: S3's 1024 less room for a prefix and a derivative's name.
+MAX_SOURCE_KEY_BYTES = 768
+#: The longest segment of a source key, in UTF-8 bytes (a file name on common file systems).
+MAX_SEGMENT_BYTES = 255
 
 
 def new_id() -> str:
@@ -28,13 +33,51 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+#: Why a reference that is not an id is refused where sources cannot be read.
+NOT_AN_ID = (
+    "invalid id: an id is the UUID shiftmedia put printed, such as 3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f "
+    "(any other key names a source, and on local disk sources need SHIFTMEDIA_LOCAL_SOURCE_ROOT, a folder "
+    "of their own)"
+)
+
+
 def check_id(media_id: str) -> str:
     """Return ``media_id`` if it has the canonical id form, else raise :class:`InvalidKey`."""
     if not isinstance(media_id, str) or not _ID_RE.fullmatch(media_id):
-        raise InvalidKey(
-            "invalid id: an id is the UUID shiftmedia put printed, such as 3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f"
-        )
+        raise InvalidKey(NOT_AN_ID)
     return media_id
+
+
+def is_id(reference: str) -> bool:
+    """True when ``reference`` is an id (a source key is anything else)."""
+    return isinstance(reference, str) and _ID_RE.fullmatch(reference) is not None
+
+
+def check_source_key(key: str) -> str:
+    """Return ``key`` if it can name a source, an existing object addressed by its own key; else :class:`InvalidKey`.
+
+    Any characters S3 allows but control characters, in ``/``-separated
+    segments (none empty, none starting with ``.``, at most
+    :data:`MAX_SEGMENT_BYTES` each), at most :data:`MAX_SOURCE_KEY_BYTES` in
+    all; never an id, a path through an id folder, or a name a derivative
+    could have, so a source key and an id's keys never meet.
+    """
+    if not isinstance(key, str) or not key or _CONTROL_RE.search(key):
+        raise InvalidKey("invalid source key")
+    try:
+        encoded = key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidKey("invalid source key") from None
+    if len(encoded) > MAX_SOURCE_KEY_BYTES:
+        raise InvalidKey(f"a source key is at most {MAX_SOURCE_KEY_BYTES} bytes")
+    segments = key.split("/")
+    if any(not part or part.startswith(".") or len(part.encode()) > MAX_SEGMENT_BYTES for part in segments):
+        raise InvalidKey("a source key has no empty, dot-leading or over-long segment")
+    if is_id(key) or _ID_PATH_RE.match(key) and (len(key) == 36 or key[36] == "/"):
+        raise InvalidKey("a source key cannot be an id or lie in an id's folder")
+    if looks_like_derivative(segments[-1]):
+        raise InvalidKey("a source key cannot end in a derivative's name")
+    return key
 
 
 def id_folder(media_id: str) -> str:

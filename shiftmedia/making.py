@@ -22,7 +22,7 @@ from .spec import ResizeSpec
 
 
 class Maker:
-    """Renders and stores derivatives of the originals ``original_key(id)`` names."""
+    """Renders and stores derivatives of the originals ``read_original(reference, max_bytes)`` reads."""
 
     def __init__(
         self,
@@ -30,16 +30,16 @@ class Maker:
         limits: Limits,
         slots: ResizeScheduler,
         lease: float,
-        original_key: Callable[[str], str],
+        read_original: Callable[[str, int], bytes],
     ) -> None:
         self.backend = backend
         self.limits = limits
         self._once = RenderOnce(backend, lease, slots)
-        self._original_key = original_key
+        self._read_original = read_original
 
-    def make(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
+    def make(self, key: str, reference: str, spec: ResizeSpec) -> Derivative:
         """Render and store ``key`` once across calls, workers and hosts, or share that render."""
-        made = self._once.run(key, partial(self._render, key, media_id, spec), partial(self.stored, key, spec))
+        made = self._once.run(key, partial(self._render, key, reference, spec), partial(self.stored, key, spec))
         return Derivative.of(made.value, key, timings={}) if made.shared else made.value
 
     def stored(self, key: str, spec: ResizeSpec, data: bytes) -> Derivative:
@@ -48,9 +48,9 @@ class Maker:
         image = Rendered(data, info.width, info.height, spec.format, content_type_for(key), info.frames)
         return Derivative.of(image, key)
 
-    def _render(self, key: str, media_id: str, spec: ResizeSpec) -> Derivative:
+    def _render(self, key: str, reference: str, spec: ResizeSpec) -> Derivative:
         clock = time.perf_counter()
-        original = self.backend.read(self._original_key(media_id), max_bytes=self.limits.max_input_bytes)
+        original = self._read_original(reference, self.limits.max_input_bytes)
         fetched = time.perf_counter()
         image = render(original, spec, self.limits)
         done = time.perf_counter()

@@ -62,7 +62,7 @@ class ResizeSigner:
 
 
 def _payload(media_id: str, spec: ResizeSpec) -> bytes:
-    return f"{media_id}/{spec.name()}".encode("ascii")
+    return f"{media_id}/{spec.name()}".encode()
 
 
 class AccessSigner:
@@ -82,7 +82,8 @@ class AccessSigner:
 
     def token(self, key: str) -> str:
         """A fresh token for ``key``."""
-        return self._signer.sign(key).decode("ascii")[len(key) + 1 :]
+        value = key.encode()
+        return self._signer.sign(value)[len(value) + 1 :].decode("ascii")
 
     def verify(self, key: str, token: str | None) -> None:
         """Raise :class:`PrivateOriginal` unless ``token`` was signed for ``key`` less than ``max_age`` seconds ago."""

@@ -13,18 +13,19 @@ import contextlib
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from .access import OriginalAccess
-from .backends import open_backend
+from .backends import open_backend, open_sources
 from .backends.base import IMMUTABLE, Backend, check_key, content_type_for
 from .delivery import Derivative, Redirect, Served, front_serves, marked
 from .engine import Limits
 from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, NotFound, ShiftMediaError
-from .ids import id_folder, new_id, split_key
-from .keys import ResizeKeys, Size
+from .ids import id_folder, is_id, new_id
+from .keys import ResizeKeys, Size, folder_of, split_reference
+from .locations import OriginalLocations
 from .making import Maker
-from .originals import OriginalNames, Source, StoredOriginal, list_derivatives, list_originals, prepare
+from .originals import Source, StoredOriginal, list_derivatives, list_originals, prepare
 from .presets import Presets
 from .scheduler import ResizeScheduler
 from .settings import Settings
@@ -35,7 +36,7 @@ __all__ = ["Size", "Storage"]
 
 
 class Storage:
-    """Originals and their signed resizes in one backend."""
+    """Originals (ids' and sources') and their signed resizes in one backend."""
 
     def __init__(
         self,
@@ -51,6 +52,7 @@ class Storage:
         public_originals: bool = False,
         original_url_expiry: int = 3600,
         presets: Presets = Presets(),
+        sources: Backend | None = None,
     ) -> None:
         """``service_url`` is where resize URLs point when they must reach the service first (required for a
         private backend: the service answers with a presigned redirect); by default they point at the backend's
@@ -58,7 +60,8 @@ class Storage:
         :meth:`create_resize`; a crashed process delays the others' renders by at most ``render_lease`` seconds.
         ``strip_gps`` removes the GPS position from originals as they are stored (:mod:`shiftmedia.privacy`).
         Originals are read through URLs valid ``original_url_expiry`` seconds unless ``public_originals``
-        (:mod:`shiftmedia.access`). ``presets`` name resizes, and may be the only ones served (:mod:`.presets`)."""
+        (:mod:`shiftmedia.access`). ``presets`` name resizes, and may be the only ones served (:mod:`.presets`).
+        ``sources`` (default: ``backend``) hold the objects that source keys name (:mod:`.locations`)."""
         if backend.private and not service_url:
             raise ConfigError("a private bucket needs SHIFTMEDIA_SERVICE_URL: resize URLs must reach the service")
         self.backend = backend
@@ -66,12 +69,14 @@ class Storage:
         self.keys = ResizeKeys(ResizeSigner(secret_keys), presets, limits.max_output_side)
         self.service_url = service_url.rstrip("/") if service_url else None
         self.scheduler = ResizeScheduler(max_concurrent_resizes or os.cpu_count() or 1, resize_timeout)
-        self._originals = OriginalNames(backend)
-        self._maker = Maker(backend, limits, self.scheduler, render_lease, self.original_key)
+        self._where = OriginalLocations(backend, sources or backend)
+        self.keys.sources = self._where.readable
+        self._maker = Maker(backend, limits, self.scheduler, render_lease, self._where.read)
         self.access = OriginalAccess(
             backend, AccessSigner(secret_keys, original_url_expiry), public=public_originals, url_for=self.url_for_key
         )
         self.strip_gps = strip_gps
+        self.keys.url_paths = tuple({urlsplit(url("k")).path[:-1]: 0 for url in (self.url_for_key, backend.public_url)})
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Storage:
@@ -88,6 +93,7 @@ class Storage:
             public_originals=settings.public_originals,
             original_url_expiry=settings.s3.presign_expiry,
             presets=settings.presets,
+            sources=open_sources(settings),
         )
 
     def __repr__(self) -> str:
@@ -116,16 +122,14 @@ class Storage:
         The ``presets`` named, and the eager ones (``SHIFTMEDIA_EAGER_PRESETS``),
         are made now; if one fails, the id is deleted and the error raised.
         """
-        specs = [self.keys.spec(None, name, {}) for name in dict.fromkeys((*self.presets.eager, *presets))]
-        for spec in specs:
-            self.keys.check(spec)
+        specs = self.keys.presets_of((*self.presets.eager, *presets))
         data, name = prepare(source, filename, self.limits, strip_gps=self.strip_gps)
         media_id = new_id()
         self.backend.write(f"{id_folder(media_id)}/{name}", data, content_type=content_type_for(name), if_absent=True)
-        self._originals.remember(media_id, name)
+        self._where.names.remember(media_id, name)
         try:
             for spec in specs:
-                self.create_resize(self.key_for(media_id, spec))
+                self.create_resize(self.keys.key(media_id, spec))
         except ShiftMediaError:
             with contextlib.suppress(ShiftMediaError):
                 self.delete(media_id)
@@ -133,16 +137,18 @@ class Storage:
         return media_id
 
     def delete(self, media_id: str) -> int:
-        """Remove an original and every derivative; return how many objects went."""
+        """Remove an id's original and every derivative, or a source key's derivatives (never the source)."""
+        if not is_id(media_id):
+            return self.backend.delete_prefix(f"{folder_of(media_id)}/")
         count = self.backend.delete_prefix(f"{id_folder(media_id)}/")
-        self._originals.forget(media_id)
+        self._where.names.forget(media_id)
         if count == 0:
             raise NotFound(f"no media with id {media_id}")
         return count
 
     def original_key(self, media_id: str) -> str:
-        """The key of an id's original; :class:`NotFound` if there is none."""
-        return self._originals.key(media_id)
+        """The key of an id's original, or a source key; :class:`NotFound` if there is none."""
+        return self._where.key(media_id)
 
     def originals(self) -> Iterator[StoredOriginal]:
         """Every stored original: its id, key, bytes and modification time, in key order (one listing)."""
@@ -150,7 +156,8 @@ class Storage:
 
     def original_url(self, media_id: str) -> str:
         """The URL of an id's original: public, or one that expires (see :mod:`shiftmedia.access`)."""
-        return self.access.url(self.original_key(media_id))
+        key = self.original_key(media_id)
+        return self.access.url(key, self._where.store_of(key))
 
     # -- signed resizes --------------------------------------------------------
 
@@ -162,10 +169,6 @@ class Storage:
         ``rect`` and ``keep_icc``; a preset names them all.
         """
         return self.keys.key(media_id, self.keys.spec(size, preset, options))
-
-    def key_for(self, media_id: str, spec: ResizeSpec) -> str:
-        """The key of ``spec`` applied to ``media_id``, signed."""
-        return self.keys.key(media_id, spec)
 
     def resize_url(self, media_id: str, size: Size | None = None, *, preset: str | None = None, **options: Any) -> str:
         """The URL of a signed resize; see :meth:`resize_key`."""
@@ -182,7 +185,7 @@ class Storage:
         return self.backend.public_url(key)
 
     def verify(self, key_or_url: str) -> tuple[str, str, ResizeSpec]:
-        """Check a derivative key or URL: return ``(key, id, spec)``.
+        """Check a derivative key or URL: return ``(key, reference, spec)`` (an id or a source key).
 
         Raises :class:`InvalidKey`/:class:`InvalidSpec` for a malformed one and
         :class:`BadSignature` for a forged or expired one.
@@ -217,7 +220,7 @@ class Storage:
         """
         made = self._derivative_of(key, access)
         try:
-            data = self.backend.read(key)
+            data = (self.backend if made else self._where.store_of(key)).read(key)
         except NotFound:
             if made is None:
                 raise
@@ -236,12 +239,13 @@ class Storage:
         if not redirect:
             return self.get(key, access)
         derivative = self._derivative_of(key, access)
-        exists = self.backend.exists(key)
+        store = self.backend if derivative else self._where.store_of(key)
+        exists = store.exists(key)
         if derivative is None and not exists:
             raise NotFound(f"no object {key}")
         made = None if exists or derivative is None else self._maker.make(*derivative)
         if derivative is None and not self.access.public:
-            signed = self.access.signed_url(key)
+            signed = self.access.signed_url(key, store)
             return Redirect(signed) if signed else self.get(key, access)
         target = self.delivery_url(key)
         if self.private:
@@ -252,7 +256,7 @@ class Storage:
         if made is not None:
             return Served(key, made.data, made.content_type, IMMUTABLE, "served-front-failed", made)
         cache = IMMUTABLE if derivative is not None else self.access.cache_control
-        return Served(key, self.backend.read(key), content_type_for(key), cache, "served-front-failed")
+        return Served(key, store.read(key), content_type_for(key), cache, "served-front-failed")
 
     def retired_derivatives(self) -> Iterator[str]:
         """Keys of stored derivatives that no current secret key verifies (signed with a retired one).
@@ -268,7 +272,7 @@ class Storage:
 
     def remove(self, key: str) -> bool:
         """Delete one derivative (never an original: use :meth:`delete` for an id); ``False`` if absent."""
-        _media_id, name = split_key(key)
+        _reference, name = split_reference(key)
         if not looks_like_derivative(name):
             raise InvalidKey("only derivatives are removed one by one; delete the id to remove an original")
         return self.backend.delete(key)
@@ -277,13 +281,12 @@ class Storage:
         """Raise :class:`~shiftmedia.errors.StorageError` unless the backend is reachable and usable."""
         self.backend.check()
 
-    # -- making ----------------------------------------------------------------
-
+    # -- the checks before storage is touched ----------------------------------
     def _derivative_of(self, key: str, access: str | None) -> tuple[str, str, ResizeSpec] | None:
-        """``(key, id, spec)`` of a verified derivative key; ``None`` for an original's that may be read; else an error."""
-        _media_id, name = split_key(key)
-        if looks_like_derivative(name):
+        """``(key, reference, spec)`` of a verified derivative key; ``None`` for an original's that may be read."""
+        if looks_like_derivative(key.rsplit("/", 1)[-1]):
             return self._verified(key)
+        self._where.store_of(key)
         self.access.check(key, access)
         return None
 

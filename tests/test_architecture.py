@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "shiftmedia.lease": 5,
     "shiftmedia.migrate": 5,
     "shiftmedia.provision": 5,
+    "shiftmedia.locations": 6,
     "shiftmedia.making": 6,
     "shiftmedia.storage": 7,
     "shiftmedia.commands": 8,

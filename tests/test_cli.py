@@ -98,7 +98,7 @@ def test_convert(env: dict[str, str], fixtures: Path, tmp_path: Path) -> None:
             ],
             "error: invalid signature",
         ),
-        (["resize", "garbage"], "error: no media key"),
+        (["resize", "garbage"], "error: not a media key"),
         (["delete", "3f2b8c1e-9a4d-4c6b-8e2f-1a2b3c4d5e6f"], "error: no media with id"),
     ],
 )

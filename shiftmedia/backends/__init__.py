@@ -16,11 +16,12 @@ from ..errors import ConfigError
 from ..settings import S3Settings, Settings
 from .base import Backend, ObjectInfo
 from .local import LocalBackend
+from .readonly import ReadOnly
 
 if TYPE_CHECKING:
     from .s3 import S3Backend
 
-__all__ = ["Backend", "LocalBackend", "ObjectInfo", "backend_at", "open_backend", "s3_backend"]
+__all__ = ["Backend", "LocalBackend", "ObjectInfo", "backend_at", "open_backend", "open_sources", "s3_backend"]
 
 
 def open_backend(settings: Settings) -> Backend:
@@ -28,6 +29,20 @@ def open_backend(settings: Settings) -> Backend:
     if settings.storage == "s3":
         return s3_backend(settings.s3)
     return LocalBackend(settings.local_root, settings.local_public_url)
+
+
+def open_sources(settings: Settings) -> Backend | None:
+    """The read-only sources the settings name apart from the store; ``None`` when the store holds them."""
+    if settings.storage == "s3":
+        s3 = settings.s3
+        bucket = s3.source_bucket or s3.bucket
+        prefix = s3.prefix if s3.source_prefix is None else s3.source_prefix
+        if (bucket, prefix.strip("/")) == (s3.bucket, s3.prefix.strip("/")):
+            return None
+        return ReadOnly(s3_backend(replace(s3, bucket=bucket, prefix=prefix, public_url=None)))
+    if settings.local_source_root is None:
+        return None
+    return ReadOnly(LocalBackend(settings.local_source_root, settings.local_public_url))
 
 
 def backend_at(location: str, settings: Settings) -> Backend:

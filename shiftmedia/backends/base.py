@@ -17,11 +17,12 @@ from typing import BinaryIO
 from ..engine.load import MEDIA_TYPES
 from ..errors import InvalidKey, LimitExceeded
 
+#: The longest key, in UTF-8 bytes (S3's limit).
 MAX_KEY_LENGTH = 1024
-#: The longest segment a key may have: a file name on every common file system, so a key that
-#: the local backend could not store is refused by S3 too, before either is asked.
+#: The longest segment a key may have, in UTF-8 bytes: a file name on every common file system, so
+#: a key that the local backend could not store is refused by S3 too, before either is asked.
 MAX_SEGMENT_LENGTH = 255
-_SEGMENT_RE = re.compile(r"[A-Za-z0-9._-]+")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 #: Cache-Control for derivatives: their name encodes every parameter, so they never change.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -41,14 +42,23 @@ class ObjectInfo:
 def check_key(key: str) -> str:
     """Return ``key`` if it is a safe relative key, else raise :class:`InvalidKey`.
 
-    Safe means: ASCII letters, digits, ``.``, ``_`` and ``-`` in ``/``-separated
-    segments of at most :data:`MAX_SEGMENT_LENGTH` characters, none empty, none
-    ``.`` or ``..``, not starting with ``/``; at most :data:`MAX_KEY_LENGTH` in all.
+    Safe means: valid Unicode without control characters, in ``/``-separated
+    segments of at most :data:`MAX_SEGMENT_LENGTH` UTF-8 bytes, none empty,
+    none ``.`` or ``..``, not starting with ``/``; at most
+    :data:`MAX_KEY_LENGTH` bytes in all. Which keys a storage uses (ids'
+    folders, sources) is :mod:`shiftmedia.ids`' business; this is the floor
+    that keeps every key inside the backend's root.
     """
-    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+    if not isinstance(key, str) or not key or _CONTROL_RE.search(key):
         raise InvalidKey("invalid key")
-    for segment in key.split("/"):
-        if segment in ("", ".", "..") or len(segment) > MAX_SEGMENT_LENGTH or not _SEGMENT_RE.fullmatch(segment):
+    try:
+        encoded = key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidKey("invalid key") from None
+    if len(encoded) > MAX_KEY_LENGTH:
+        raise InvalidKey("invalid key")
+    for segment in encoded.split(b"/"):
+        if segment in (b"", b".", b"..") or len(segment) > MAX_SEGMENT_LENGTH:
             raise InvalidKey("invalid key")
     return key
 
@@ -79,6 +89,8 @@ class Backend(ABC):
     """
 
     private: bool = False
+    #: Whether ``a`` and ``a/b`` can both be objects (a bucket's flat keys can; a folder cannot).
+    nested_keys: bool = True
 
     @abstractmethod
     def exists(self, key: str) -> bool:

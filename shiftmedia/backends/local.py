@@ -28,6 +28,8 @@ _FOLDER_ATTEMPTS = 5
 class LocalBackend(Backend):
     """Objects as files under ``root``; URLs under ``public_url``."""
 
+    nested_keys = False
+
     def __init__(self, root: str | os.PathLike[str], public_url: str) -> None:
         self.root = Path(root).resolve()
         self.base_url = public_url.rstrip("/")

@@ -57,10 +57,14 @@ class S3Settings:
     region's own endpoint). ``public_url`` is the base URL that serves the
     prefix (a CDN or website endpoint); ``None`` means the bucket's own URL.
     ``private`` makes public URLs presigned GETs valid ``presign_expiry`` seconds.
+    ``source_bucket``/``source_prefix`` name where sources are read (default:
+    ``bucket``/``prefix``); shiftmedia never writes there.
     """
 
     bucket: str | None = None
     prefix: str = ""
+    source_bucket: str | None = None
+    source_prefix: str | None = None
     endpoint_url: str | None = None
     region: str | None = None
     access_key_id: str | None = None
@@ -104,6 +108,7 @@ class Settings:
     secret_keys: tuple[str, ...] = ()
     storage: str = "local"
     local_root: str = "var/media"
+    local_source_root: str | None = None
     public_url: str | None = None
     service_url: str | None = None
     url_prefix: str = "/media"
