@@ -13,13 +13,14 @@ crashed holder delays the others by at most the lease duration; two processes
 taking over at once may both render, and the derivative's own conditional
 write still keeps exactly one object.
 
-Leases live under :data:`LEASE_PREFIX` (``.leases/<id folder>/<name>``), never
+Leases live under :data:`LEASE_PREFIX` (``.leases/<SHA-256 of the key>``), never
 in an id's folder: an id's original is the first name there that is not a
-derivative's, so a lease beside it would pass for one. Keys of the service are
-exactly ``<id folder>/<name>``, so no request reaches a lease, and neither an
-id's deletion nor a listing of originals sees one, and the public bucket
-policy covers id folders only (a lease is stored ``no-store`` all the same,
-so no CDN would keep one). The body is JSON: the holder
+derivative's, so a lease beside it would pass for one. No request reaches a
+lease (ids' keys are ``<id folder>/<name>``, and a source key never has a
+dot-leading segment), neither an id's deletion nor a listing of originals sees
+one, and the public bucket policy grants resize names only, which a hashed
+key never holds (a lease is stored ``no-store`` all the same, so no CDN would
+keep one). The body is JSON: the holder
 (``host:pid:random``) and the expiry (Unix time; hosts are expected to keep
 their clocks within a fraction of the lease duration).
 """
@@ -27,6 +28,7 @@ their clocks within a fraction of the lease duration).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -55,8 +57,9 @@ log = logging.getLogger("shiftmedia.lease")
 
 
 def lease_key(key: str) -> str:
-    """The key of the lease on rendering the derivative ``key``."""
-    return LEASE_PREFIX + check_key(key)
+    """The key of the lease on rendering the derivative ``key``: its hash, so a lease's key holds none of the
+    marks the public bucket policy grants (``-upscale-``), whatever characters the derivative's key has."""
+    return LEASE_PREFIX + hashlib.sha256(check_key(key).encode()).hexdigest()
 
 
 def is_lease_key(key: str) -> bool:

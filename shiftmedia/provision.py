@@ -7,9 +7,10 @@ this module builds the backend from ``S3_*`` settings (whatever
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from .backends import s3_backend
+from .backends import open_sources, s3_backend
 from .settings import Settings
 
 
@@ -33,7 +34,8 @@ def set_up_bucket(settings: Settings, app_url: str, url_prefix: str, *, public: 
 
 
 def check_bucket(settings: Settings, app_url: str | None, url_prefix: str) -> list[Any]:
-    """Credentials, bucket, permissions and (with ``app_url``) the website rule, as findings."""
+    """Credentials, bucket, permissions, the sources' (when apart) and (with ``app_url``) the website rule, as findings."""
     from .backends.s3 import bucket
 
-    return bucket.check(s3_backend(settings.s3), app_url, url_prefix)
+    sources = open_sources(replace(settings, storage="s3"))
+    return bucket.check(s3_backend(settings.s3), app_url, url_prefix, sources=sources)

@@ -86,7 +86,11 @@ def test_take_and_release(store: Store) -> None:
     assert time.time() + 29 < lease.expires <= time.time() + 30
     stored = Lease.parse(key, backend.read(lease_key(key)))
     assert stored == lease and leases.held(key) == lease
-    assert leases_left(backend) == [lease_key(key)] == [".leases/0f/de.png"]
+    assert (
+        leases_left(backend)
+        == [lease_key(key)]
+        == [".leases/103bc777811939888f6af5c63f6e1f4555d55c5625877ae5c0f7323c854589c4"]
+    )
     leases.release(lease)
     assert leases.held(key) is None and leases_left(backend) == []
     assert leases.take(key) is not None

@@ -68,19 +68,26 @@ def public_keys(policy: dict[str, Any], keys: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("prefix", ["media/", ""])
 def test_policy_makes_resizes_public_and_nothing_else(prefix: str, tmp_path: Path) -> None:
-    storage = Storage(LocalBackend(tmp_path, "http://media.test"), ["policy-test-secret-key-0123456789"])
+    storage = Storage(
+        LocalBackend(tmp_path, "http://media.test"),
+        ["policy-test-secret-key-0123456789"],
+        sources=LocalBackend(tmp_path / "sources", "http://media.test"),
+    )
     media_id = new_id()
     folder = id_folder(media_id)
     resizes = [
         storage.resize_key(media_id, "400x300", mode="fill", format="webp"),
         storage.resize_key(media_id, (0, 90), upscale=True, format="png"),
         storage.resize_key(media_id, "64x64", mode="crop", rect=(1, 2, 30, 40), gravity="ne", keep_icc=True),
+        storage.resize_key("photos/2024/cat.jpg", "400x300", format="jpg"),
+        storage.resize_key("uploads/ünï côdé.png", "100x0", upscale=True),
     ]
     originals = [
         f"{folder}/{safe_filename(name, 'jpg')}"
         for name in ("photo.jpg", "400x300-fit-80-noupscale.webp", "a-upscale-b.jpg", "x-noupscale-.jpg", "upscale")
     ]
-    others = [lease_key(resizes[0]), f"{PROBE_PREFIX}0123abcd", "index.html", f"{folder}/"]
+    others = [lease_key(resizes[0]), lease_key(resizes[3]), f"{PROBE_PREFIX}0123abcd", "index.html", f"{folder}/"]
+    others += ["photos/2024/cat.jpg", "uploads/ünï côdé.png"]
     keys = [prefix + key for key in resizes + originals + others]
 
     assert public_keys(bucket_policy("bucket", prefix), keys) == [prefix + key for key in resizes]

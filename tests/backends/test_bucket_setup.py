@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from click.testing import CliRunner, Result
@@ -178,6 +179,20 @@ def test_missing_key_under_the_prefix_redirects_to_the_service(
 
     assert answer.status == 302
     assert answer.location == f"{app_url}/media/{key}"
+
+
+@pytest.mark.parametrize("source", ["photos/2024/cat.jpg", "uploads/with space/ünïcödé + 100%.png"])
+def test_a_missing_resize_of_a_source_redirects_to_the_service(website_bucket: WebsiteBucket, source: str) -> None:
+    """A bucket laid out by another application: a source's missing resize is sent to the service too."""
+    backend = website_bucket.backend
+    bucket.apply(backend, APP_URL)
+    backend.client.put_object(Bucket=backend.bucket, Key=full_key(backend, source), Body=b"not read here")
+    key = Storage(backend, SECRET_KEYS).resize_key(source, "400x300", format="webp")
+
+    answer = website_bucket.get(full_key(backend, key))
+
+    assert answer.status == 302
+    assert unquote(answer.location) == f"{APP_URL}/media/{key}"
 
 
 @pytest.mark.parametrize("first", list(HEX))

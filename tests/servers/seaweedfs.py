@@ -77,6 +77,9 @@ class SeaweedFS(ServerProcess):
     access_key: str = field(default_factory=lambda: "test" + secrets.token_hex(8))
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     ports: dict[str, int] = field(default_factory=dict)
+    #: More identities, as SeaweedFS's s3.json spells them (``{"name", "credentials", "actions"}``;
+    #: an action may name its bucket: ``Read:photos``).
+    extra_identities: list[dict[str, Any]] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     startup_seconds: float = 0.0
     frozen: bool = False
@@ -104,7 +107,7 @@ class SeaweedFS(ServerProcess):
             "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
             "actions": ["Admin", "Read", "List", "Tagging", "Write"],
         }
-        config.write_text(json.dumps({"identities": [identity]}))
+        config.write_text(json.dumps({"identities": [identity, *self.extra_identities]}))
         config.chmod(0o600)
         args = [
             str(binary),

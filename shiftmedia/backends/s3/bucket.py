@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import ClientError
 
 from ...errors import ConfigError, ShiftMediaError
+from ..base import Backend
 from .backend import S3Backend
 from .errors import LIBRARY_ERRORS, error_code
 
@@ -100,16 +101,20 @@ def cors_configuration(origins: list[str] | None = None) -> dict[str, Any]:
 
 
 def bucket_policy(bucket: str, prefix: str = "", *, originals: bool = False) -> dict[str, Any]:
-    """Public read of the resizes in the id folders under ``prefix`` (of every object there with ``originals``).
+    """Public read of the resizes under ``prefix`` (ids' and sources'), and of the ids' originals with ``originals``.
 
-    Nothing else: no listing, no writing, no lease or probe object. A policy
-    matches keys with ``*`` and ``?`` only, so a resize is told by the marks
-    of :data:`DERIVATIVE_MARKS`. Anonymous readers get 403 for an original
-    (presigned URLs still read it) and, on a website endpoint, 404 for a
-    missing key, which the routing rule sends to the service.
+    Nothing else: no listing, no writing, no lease or probe object, no source.
+    A policy matches keys with ``*`` and ``?`` only, so a resize is told by the
+    marks of :data:`DERIVATIVE_MARKS`, which no original's stored name holds
+    (a source sharing the prefix whose own key holds one would be readable
+    too). Anonymous readers get 403 for an original (presigned URLs still read
+    it) and, on a website endpoint, 404 for a missing key, which the routing
+    rule sends to the service.
     """
-    folder = f"arn:aws:s3:::{bucket}/{prefix}{_ID_FOLDER}"
-    resources = [f"{folder}*"] if originals else [f"{folder}*{mark}*" for mark in DERIVATIVE_MARKS]
+    base = f"arn:aws:s3:::{bucket}/{prefix}"
+    resources = [f"{base}*{mark}*" for mark in DERIVATIVE_MARKS]
+    if originals:
+        resources.insert(0, f"{base}{_ID_FOLDER}*")
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -188,8 +193,11 @@ class Finding:
     detail: str
 
 
-def check(backend: S3Backend, app_url: str | None = None, url_prefix: str = "/media") -> list[Finding]:
-    """Check credentials, bucket, permissions and website set-up; never raises for S3 failures."""
+def check(
+    backend: S3Backend, app_url: str | None = None, url_prefix: str = "/media", *, sources: Backend | None = None
+) -> list[Finding]:
+    """Check credentials, bucket, permissions, the read-only ``sources`` and website set-up; never raises for S3
+    failures."""
     findings: list[Finding] = []
 
     def step(what: str, action: Any) -> Any:
@@ -212,10 +220,21 @@ def check(backend: S3Backend, app_url: str | None = None, url_prefix: str = "/me
         step("nothing but resizes is public (originals stay private)", lambda: _not_public(backend, probe))
         step("delete it (s3:DeleteObject)", lambda: backend.delete(probe))
     step("list the bucket (s3:ListBucket)", lambda: next(iter(backend.list()), None) or True)
+    if sources is not None:
+        step(f"read the sources, {sources} (s3:ListBucket, s3:GetObject)", lambda: _readable(sources))
     if app_url is not None:
         expected = website_configuration(app_url, prefix=backend.prefix, url_prefix=url_prefix)["RoutingRules"]
         step("website 404 routing rule points at the app", lambda: _same_rules(backend, expected))
     return findings
+
+
+def _readable(sources: Backend) -> None:
+    """The sources answer a listing, and a read of the first object listed (if any)."""
+    sources.check()
+    first = next(iter(sources.list()), None)
+    if first is not None:
+        with sources.open(first.key) as stream:
+            stream.read(1)
 
 
 def _not_public(backend: S3Backend, key: str) -> None:
