@@ -19,7 +19,7 @@ from .spec import looks_like_derivative
 _ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _ID_PATH_RE = re.compile(r"[0-9a-f]{8}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{4}/[0-9a-f]{12}")
 _KEY_RE = re.compile(rf"(?P<folder>{_ID_PATH_RE.pattern})/(?P<name>[A-Za-z0-9._-]{{1,255}})")
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\\]")
 MAX_STEM_LENGTH = 80
 DEFAULT_STEM = "image"
 #: The longest source key, in UTF-8 bytes: S3's 1024 less room for a prefix and a derivative's name.
@@ -56,7 +56,8 @@ def is_id(reference: str) -> bool:
 def check_source_key(key: str) -> str:
     """Return ``key`` if it can name a source, an existing object addressed by its own key; else :class:`InvalidKey`.
 
-    Any characters S3 allows but control characters, in ``/``-separated
+    Any characters S3 allows but control characters and backslashes (some stores read
+    one as ``/``), in ``/``-separated
     segments (none empty, none starting with ``.``, at most
     :data:`MAX_SEGMENT_BYTES` each), at most :data:`MAX_SOURCE_KEY_BYTES` in
     all; never an id, a path through an id folder, or a name a derivative

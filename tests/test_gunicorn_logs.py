@@ -34,6 +34,8 @@ def start(tmp_path: Path, **env: str) -> tuple[Service, list[tuple[str, str, int
     storage = Storage(LocalBackend(root, public_url), SECRET_KEYS)
     media_id = storage.put(FIXTURES / "webp_alpha_300x300.webp")
     original = storage.original_key(media_id)
+    missing = f"{original.rsplit('/', 1)[0]}/missing.jpg"
+    access = f"access={storage.access.signer.token(original)}"
     derivative = storage.resize_key(media_id, "120x90", mode="fill", format="jpg")
     stem, ext = storage.resize_key(media_id, "64").rsplit(".", 1)
     forged = f"{stem[:-43]}{'A' * 43}.{ext}"
@@ -48,8 +50,9 @@ def start(tmp_path: Path, **env: str) -> tuple[Service, list[tuple[str, str, int
         ("GET", derivative, "", 200, "created"),
         ("GET", derivative, SECRET_QUERY, 200, "stored"),
         ("HEAD", derivative, "", 200, "stored"),
-        ("GET", original, "", 200, "stored"),
-        ("GET", f"{original.rsplit('/', 1)[0]}/missing.jpg", SECRET_QUERY, 404, "NotFound"),
+        ("GET", original, access, 200, "stored"),
+        ("GET", original, "", 403, "PrivateOriginal"),
+        ("GET", missing, f"access={storage.access.signer.token(missing)}&{SECRET_QUERY}", 404, "NotFound"),
         ("GET", forged, "", 403, "BadSignature"),
     ]
     return service.start(), [

@@ -108,6 +108,7 @@ def test_the_signature_covers_the_source_key(storage: Storage) -> None:
         "a/.x.jpg",
         "a\x00b.jpg",
         "new\nline.jpg",
+        "back\\slash.jpg",
         "x" * 256 + "/a.jpg",
         "é" * 400,
         "3f2b8c1e/9a4d/4c6b/8e2f/1a2b3c4d5e6f/photo.jpg",

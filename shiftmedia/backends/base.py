@@ -22,7 +22,8 @@ MAX_KEY_LENGTH = 1024
 #: The longest segment a key may have, in UTF-8 bytes: a file name on every common file system, so
 #: a key that the local backend could not store is refused by S3 too, before either is asked.
 MAX_SEGMENT_LENGTH = 255
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+#: Never in a key: control characters, and the backslash, which some stores (SeaweedFS) read as ``/``.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\\]")
 
 #: Cache-Control for derivatives: their name encodes every parameter, so they never change.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -42,7 +43,7 @@ class ObjectInfo:
 def check_key(key: str) -> str:
     """Return ``key`` if it is a safe relative key, else raise :class:`InvalidKey`.
 
-    Safe means: valid Unicode without control characters, in ``/``-separated
+    Safe means: valid Unicode without control characters or backslashes, in ``/``-separated
     segments of at most :data:`MAX_SEGMENT_LENGTH` UTF-8 bytes, none empty,
     none ``.`` or ``..``, not starting with ``/``; at most
     :data:`MAX_KEY_LENGTH` bytes in all. Which keys a storage uses (ids'
