@@ -136,6 +136,10 @@ def test_wheel_metadata_and_files(dists: Dists) -> None:
     assert {
         "shiftmedia/py.typed",
         "shiftmedia_webapp/templates/index.html",
+        "shiftmedia_webapp/templates/base.html",
+        "shiftmedia_webapp/templates/error.html",
+        "shiftmedia_webapp/templates/demo_script.html",
+        "shiftmedia_webapp/templates/demo_style.html",
         "shiftmedia_webapp/gunicorn_conf.py",
     } <= names
     modules = {

@@ -155,6 +155,7 @@ def test_serve_mode_headers(client: FlaskClient, app: Flask, fixtures: Path) -> 
     stages = dict(part.split(";dur=") for part in first.headers["Server-Timing"].split(", "))
     assert set(stages) == {"fetch", "decode", "resize", "encode", "store"}
     assert all(float(v) >= 0 for v in stages.values())
+    assert first.headers["Timing-Allow-Origin"] == "*", "pages on other origins read the stages too"
     second = client.get(path)
     assert second.headers["X-Shiftmedia"] == "stored" and "Server-Timing" not in second.headers
 

@@ -78,6 +78,7 @@ def _image(served: Served) -> Response:
     response.headers["Cache-Control"] = served.cache_control
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Shiftmedia"] = served.outcome
+    response.headers["Timing-Allow-Origin"] = "*"
     if served.timings:
         response.headers["Server-Timing"] = ", ".join(
             f"{stage};dur={seconds * 1000:.1f}" for stage, seconds in served.timings.items()

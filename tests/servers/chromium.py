@@ -281,6 +281,28 @@ class Page:
             raise ChromiumError(f"navigation to {url} failed: {result['errorText']}")
         self.browser.wait_event("Page.loadEventFired", session_id=self.session_id, timeout=timeout)
 
+    def navigating(self, expression: str, *, timeout: float = CALL_TIMEOUT) -> Any:
+        """Evaluate ``expression``, which makes the tab load another page (a form it submits, a link it
+        follows), and wait for that page's ``load`` event; return the expression's value."""
+        self.browser.events = [e for e in self.browser.events if e.get("sessionId") != self.session_id]
+        value = self.evaluate(expression, timeout=timeout)
+        self.browser.wait_event("Page.loadEventFired", session_id=self.session_id, timeout=timeout)
+        return value
+
+    def reload(self, *, ignore_cache: bool = False, timeout: float = CALL_TIMEOUT) -> None:
+        """Reload the page (``ignore_cache``: as shift-reload, every resource from the network) and wait for ``load``."""
+        self.browser.events = [e for e in self.browser.events if e.get("sessionId") != self.session_id]
+        self.call("Page.reload", {"ignoreCache": ignore_cache}, timeout=timeout)
+        self.browser.wait_event("Page.loadEventFired", session_id=self.session_id, timeout=timeout)
+
+    def choose_files(self, selector: str, paths: list[Path]) -> None:
+        """Choose ``paths`` in the file ``<input>`` matching ``selector``, as a person does in the file dialog."""
+        root = self.call("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = self.call("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        if not node:
+            raise ChromiumError(f"no element matches {selector}")
+        self.call("DOM.setFileInputFiles", {"nodeId": node, "files": [str(path) for path in paths]})
+
     def evaluate(self, expression: str, *, timeout: float = CALL_TIMEOUT) -> Any:
         """The JSON value of ``expression`` in the page, awaiting it if it is a promise."""
         result = self.call(
