@@ -17,6 +17,7 @@ from shiftmedia.backends.local import LocalBackend
 from shiftmedia.delivery import Redirect, Served
 from shiftmedia.errors import NotFound
 from shiftmedia.flask import ShiftMedia, get_storage
+from shiftmedia.lease import lease_key
 from shiftmedia.storage import Storage
 
 from .conftest import PUBLIC_URL, SECRET_KEYS
@@ -65,7 +66,7 @@ def test_a_miss_looks_for_the_derivative_once(counted: tuple[Storage, CountingBa
     served = storage.get(key)
     assert isinstance(served, Served) and served.outcome == "created" and served.made is not None
     original = storage.original_key(media_id)
-    lease = f".leases/{key}"
+    lease = lease_key(key)
     assert dict(backend.calls) == {("open", key): 1, ("write", lease): 1, ("open", original): 1, ("write", key): 1}
 
 

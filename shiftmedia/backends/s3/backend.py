@@ -253,11 +253,12 @@ class S3Backend(Backend):
 
     def public_url(self, key: str) -> str:
         """A presigned GET when ``private``; else ``public_url`` + key, or the bucket's own URL."""
+        full = self._full(key)
         if self.private:
             return self.signed_url(key, self.presign_expiry)
         if self._public_base:
             return f"{self._public_base}/{quote(key)}"
-        return self._bucket_url + quote(self._full(key))
+        return self._bucket_url + quote(full)
 
     def signed_url(self, key: str, expires: int) -> str:
         """A presigned GET of ``key``, valid ``expires`` seconds (signed locally: no request is made)."""
