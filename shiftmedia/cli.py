@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -233,6 +234,7 @@ def serve(ctx: click.Context, /, host: str, port: int, debug: bool, demo_upload:
     """Run the development server (use gunicorn -c python:shiftmedia_webapp.gunicorn_conf in production)."""
     from shiftmedia_webapp import create_app
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = replace(settings_of(ctx), demo_upload=demo_upload)
     if settings.public_url is None and settings.storage == "local":
         settings = replace(settings, public_url=serve_public_url(host, port, settings.url_prefix))

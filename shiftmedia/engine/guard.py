@@ -57,9 +57,10 @@ DECODE_ERRORS: tuple[type[Exception], ...] = (
 """Exception types Pillow's plugins raise on malformed input (``RuntimeError``
 comes from the AVIF and WebP bindings when libavif or libwebp give up)."""
 
-PILLOW_MODULES = r"PIL\."
+PILLOW_MODULES = r"(PIL|pillow_heif)\."
 """The modules (a regular expression over the name) whose warnings are always
-shown while the engine runs, so that the engine sees them all."""
+shown while the engine runs, so that the engine sees them all: Pillow's, and
+pillow-heif's (:mod:`.heif`)."""
 
 logger = logging.getLogger("shiftmedia.engine")
 

@@ -26,6 +26,8 @@ grow to.
 
 Animated PNG is opened as the still PNG that every viewer without APNG
 support shows: its default image, one frame, like TIFF pages and MPO previews.
+HEIF (HEIC) is opened by the optional pillow-heif when its brands say so
+(:mod:`.heif`), after every Pillow format, and shows its primary image.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from .gifscan import is_gif, scan
+from . import gifcanvas, heif, tifflayout
+from .gifscan import GifLayout, is_gif, scan
 from .limits import Limits
 from .orient import displayed_size, read_orientation
 from .plan import Size
@@ -55,6 +58,7 @@ EXTENSIONS: dict[str, str] = {
     "AVIF": "avif",
     "TIFF": "tiff",
     "BMP": "bmp",
+    "HEIF": "heic",
 }
 """Canonical extension of each format Pillow reports (camera JPEGs open as MPO)."""
 
@@ -68,6 +72,7 @@ MEDIA_TYPES: dict[str, str] = {
     "tif": "image/tiff",
     "tiff": "image/tiff",
     "bmp": "image/bmp",
+    "heic": "image/heic",
 }
 """Media type of every extension shiftmedia stores: the output formats and the originals' formats."""
 
@@ -83,7 +88,9 @@ class Source:
     turn left to apply to the decoded pixels (1 when Pillow has made it
     already, or there is none); ``frames`` counts the
     animation's frames (1 for a still image); ``loop`` is the animation's loop
-    count, None when the file sets none.
+    count, None when the file sets none; ``gif`` is a GIF's block structure
+    (:mod:`.gifscan`), from which its frames may be drawn (:mod:`.gifcanvas`)
+    out of ``data``, the encoded bytes.
     """
 
     image: Image.Image
@@ -92,6 +99,8 @@ class Source:
     orientation: int
     frames: int
     loop: int | None
+    gif: GifLayout | None
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -115,7 +124,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
     layout = scan(data, limits.max_frames) if is_gif(data) else None
     if layout is not None:
         limits.check_image(layout.canvas, layout.frames)
-    image = _parse_header(io.BytesIO(data))
+    image = _parse_header(data)
     pixel_format = image.format or ""
     frames = layout.frames if layout is not None else _header_frames(image)
     limits.check_image(image.size, frames)
@@ -128,6 +137,8 @@ def open_source(data: bytes, limits: Limits) -> Source:
         orientation=orientation,
         frames=frames,
         loop=loop if isinstance(loop, int) else None,
+        gif=layout,
+        data=data,
     )
 
 
@@ -159,11 +170,17 @@ def _header_frames(image: Image.Image) -> int:
     return int(getattr(image, "n_frames", 1)) if image.format in ANIMATED_FORMATS else 1
 
 
-def _parse_header(stream: io.BytesIO) -> Image.Image:
-    """The image in ``stream`` opened by the first of :data:`OPEN_FORMATS` whose
-    plugin accepts it, as ``Image.open`` would, minus its bomb check."""
+def _parse_header(data: bytes) -> Image.Image:
+    """The image in ``data`` opened by the first of :data:`OPEN_FORMATS` whose
+    plugin accepts it, as ``Image.open`` would, minus its bomb check; else
+    by pillow-heif when it is HEIF.
+
+    A TIFF whose header Pillow parses but whose sample layout it has no mode
+    for is refused as unsupported, saying which layout (:mod:`.tifflayout`).
+    """
     Image.init()
-    prefix = stream.read(16)
+    stream = io.BytesIO(data)
+    prefix = data[:16]
     for name in OPEN_FORMATS:
         factory, accept = Image.OPEN[name]
         accepted = accept is None or accept(prefix)
@@ -171,8 +188,15 @@ def _parse_header(stream: io.BytesIO) -> Image.Image:
             stream.seek(0)
             try:
                 return factory(stream, "")
-            except (SyntaxError, IndexError, TypeError, struct.error):
+            except SyntaxError as exc:
+                refusal = tifflayout.unsupported(data, exc) if name == "TIFF" else None
+                if refusal is not None:
+                    raise refusal from exc
+            except (IndexError, TypeError, struct.error):
                 continue
+    if heif.is_heif(data):
+        stream.seek(0)
+        return heif.open_heif(stream)
     raise UnidentifiedImageError("cannot identify image file")
 
 
@@ -180,16 +204,24 @@ def read_frames(source: Source, count: int, limits: Limits) -> Iterator[Frame]:
     """Decode the first ``count`` frames of ``source``, one at a time.
 
     Frames of GIF and WebP animations come out composited: each is the whole
-    picture as displayed at that moment, not a patch over the previous one.
-    Each frame's canvas is checked against ``limits`` before it is decoded, as
-    the header's was: should a GIF's frame still grow it past what the block
-    walk measured (Pillow parses a few malformed files otherwise), every frame
-    is counted at the grown size. A
-    frame's image is the decoder's own, not a copy: it is valid until the next
-    frame is read, so a caller that keeps a frame keeps what it made of it.
+    picture as displayed at that moment, not a patch over the previous one;
+    a GIF's as browsers show it, drawn by :mod:`.gifcanvas` where Pillow's
+    would differ, a frame that reaches past the first frame's canvas among
+    them: it is cut to the canvas, not grown into it. Each frame Pillow
+    composites is checked against ``limits`` before it is decoded, as the
+    header was: should Pillow read a GIF's blocks otherwise than the block
+    walk did and grow its canvas, every frame is counted at the grown size.
+    A frame's image is the decoder's own (or the canvas), not a copy: it is
+    valid until the next frame is read, so a caller that keeps a frame keeps
+    what it made of it.
     """
     image = source.image
-    for index in range(min(count, source.frames)):
+    wanted = min(count, source.frames)
+    if source.gif is not None and gifcanvas.needs_compositing(source.gif, image.size, wanted):
+        for picture, duration in gifcanvas.composite(source.data, source.gif, image.size, wanted):
+            yield Frame(image=picture, duration=duration)
+        return
+    for index in range(wanted):
         if source.frames > 1:
             image.seek(index)
             limits.check_image(image.size, source.frames)

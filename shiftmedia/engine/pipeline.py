@@ -14,7 +14,8 @@ upright and colour conversion then work on the small result only. Only modes
 Pillow cannot resample (palette, 16-bit, float, tRNS keys) are converted
 before scaling, with the bit depth the file stores (:mod:`.modes`). A
 large output is made in two bands on two threads (:mod:`.bands`), each going
-through scale → orient → colour on its own.
+through scale → orient → colour on its own, and each inside
+:func:`~.guard.pillow_errors`, as the worker thread is a thread of the call too.
 """
 
 from __future__ import annotations
@@ -94,8 +95,9 @@ def _process(
     kept: list[bytes | None] = []
 
     def band(rows: bands.Rows) -> Image.Image:
-        upright = orient.orient(scale.resample(normal, plan, orientation, extent, rows), orientation)
-        pixels, profile = colour.srgb_pixels(upright, keep_profile)
+        with pillow_errors():
+            upright = orient.orient(scale.resample(normal, plan, orientation, extent, rows), orientation)
+            pixels, profile = colour.srgb_pixels(upright, keep_profile)
         kept.append(profile)
         return pixels
 

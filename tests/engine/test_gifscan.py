@@ -18,11 +18,15 @@ def _pillow_frames(data: bytes) -> int:
         return int(getattr(image, "n_frames", 1))
 
 
+def _counted(layout: GifLayout) -> tuple[int, tuple[int, int]]:
+    return layout.frames, layout.canvas
+
+
 def test_counts_what_pillow_counts(samples) -> None:
     animated = samples.animated_gif([(255, 0, 0, 255), (0, 255, 0, 0), (0, 0, 255, 255)], [10, 20, 30])
     still = samples.encode(Image.new("RGB", (7, 5)), "GIF")
-    assert scan(animated, 100) == GifLayout(frames=3, canvas=(40, 30)) and _pillow_frames(animated) == 3
-    assert scan(still, 100) == GifLayout(frames=1, canvas=(7, 5)) and _pillow_frames(still) == 1
+    assert _counted(scan(animated, 100)) == (3, (40, 30)) and _pillow_frames(animated) == 3
+    assert _counted(scan(still, 100)) == (1, (7, 5)) and _pillow_frames(still) == 1
 
 
 @pytest.mark.parametrize("name", ["gif_animated_earth_44f.gif", "gif_animated_trns_30f.gif"])
@@ -33,7 +37,7 @@ def test_counts_the_corpus_animations(corpus: Path, name: str) -> None:
 
 def test_the_canvas_grows_to_hold_every_frame(samples) -> None:
     data = samples.block_gif((10, 10), [(0, 0, 10, 10), (30, 5, 20, 4), (2, 40, 3, 3)])
-    assert scan(data, 100) == GifLayout(frames=3, canvas=(50, 43))
+    assert _counted(scan(data, 100)) == (3, (50, 43))
 
 
 def test_stops_once_past_the_limit(samples) -> None:
@@ -88,3 +92,34 @@ def test_an_encoder_s_sub_blocks_fit_the_budget(samples) -> None:
 def test_signature() -> None:
     assert is_gif(b"GIF87a...") and is_gif(b"GIF89a...")
     assert not is_gif(b"GIF90a...") and not is_gif(b"\xff\xd8\xff")
+
+
+def test_notes_each_frames_box_and_graphic_control(samples) -> None:
+    data = samples.block_gif((40, 30), [(0, 0, 40, 30), (5, 6, 10, 12)], delay=7)
+    second = data.index(b"!\xf9", data.index(b"!\xf9") + 1)
+    controlled = (
+        data[: second + 3] + bytes([(2 << 2) | 1]) + data[second + 4 : second + 6] + b"\x05" + data[second + 7 :]
+    )
+    layout = scan(controlled, 100)
+    assert [(frame.box, frame.disposal, frame.transparency, frame.duration) for frame in layout.blocks] == [
+        ((0, 0, 40, 30), 1, None, 70),
+        ((5, 6, 10, 12), 2, 5, 70),
+    ]
+    assert layout.header_end == 13 + 12
+    for frame in layout.blocks:
+        assert controlled[frame.start] == 0x2C and controlled[frame.end - 1] == 0
+
+
+def test_a_frame_without_graphic_control_has_none(samples) -> None:
+    data = samples.block_gif((8, 8), [(0, 0, 8, 8)] * 2)
+    first = data.index(b"!\xf9")
+    bare = data[:first] + data[first + 8 :]
+    assert [(frame.disposal, frame.transparency, frame.duration) for frame in scan(bare, 10).blocks] == [
+        (0, None, 0),
+        (1, None, 40),
+    ]
+
+
+def test_a_frame_cut_short_ends_with_the_data(samples) -> None:
+    data = samples.block_gif((64, 64), [(0, 0, 64, 64)] * 2)
+    assert scan(data[:-5], 100).blocks[-1].end == len(data) - 5

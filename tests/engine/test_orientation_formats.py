@@ -5,7 +5,8 @@ green / blue, white) through its orientation; the pixels are stored turned
 the way a camera stores them. Pillow's readers differ in who turns them: JPEG,
 PNG (eXIf), WebP and AVIF (irot/imir) leave it to the caller, TIFF turns the
 pixels itself as it decodes (and reports the upright size from the header
-on). The engine must show the same upright picture either way, so every
+on), and so does pillow-heif for HEIF (libheif applies irot/imir; the EXIF
+orientation it reports is 1). The engine must show the same upright picture either way, so every
 case checks the output's size (asymmetric, so a sideways result shows) and
 the colour of each quadrant (so a mirrored or upside-down one shows).
 """
@@ -56,6 +57,15 @@ def _save_mpo(image: Image.Image, exif: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def _save_heif(image: Image.Image, exif: bytes) -> bytes:
+    """HEIC by pillow-heif, which stores the EXIF orientation as irot/imir (and keeps the tag)."""
+    import pillow_heif
+
+    buffer = io.BytesIO()
+    pillow_heif.from_pillow(image).save(buffer, exif=exif, quality=95)
+    return buffer.getvalue()
+
+
 WRITERS: dict[str, Callable[[Image.Image, bytes], bytes]] = {
     "JPEG": lambda image, exif: Samples.encode(image, "JPEG", exif=exif, quality=95),
     "MPO": _save_mpo,
@@ -64,8 +74,10 @@ WRITERS: dict[str, Callable[[Image.Image, bytes], bytes]] = {
     "PNG": lambda image, exif: Samples.encode(image, "PNG", exif=exif),
     "WEBP": lambda image, exif: Samples.encode(image, "WEBP", exif=exif, quality=95),
     "AVIF": lambda image, exif: Samples.encode(image, "AVIF", exif=exif, quality=95),
+    "HEIF": _save_heif,
 }
-"""Every format, as Pillow writes it, that stores an orientation (AVIF as irot/imir)."""
+"""Every format, as Pillow (pillow-heif for HEIF) writes it, that stores an
+orientation (AVIF and HEIF as irot/imir)."""
 
 
 def oriented(writer: str, orientation: int, upright: Image.Image | None = None) -> bytes:
@@ -115,7 +127,7 @@ def test_every_format_orientation_and_mode_is_upright(writer: str, orientation: 
 
 @pytest.mark.parametrize("fmt", [fmt for fmt in FORMATS if fmt != "png"])
 @pytest.mark.parametrize("orientation", ORIENTATIONS)
-@pytest.mark.parametrize("writer", ["TIFF", "JPEG", "PNG"])
+@pytest.mark.parametrize("writer", ["TIFF", "JPEG", "PNG", "HEIF"])
 def test_every_output_format_is_upright(writer: str, orientation: int, fmt: str) -> None:
     for mode in ("fit", "pad"):
         rendered = render(oriented(writer, orientation), _spec(mode, fmt))
@@ -217,3 +229,17 @@ def test_pillow_leaves_jpeg_orientation_to_the_caller(writer: str, orientation: 
     image.load()
     assert image.size == stored
     assert image.getexif().get(ExifTags.Base.Orientation) == orientation
+
+
+@pytest.mark.parametrize("orientation", ORIENTATIONS)
+def test_pillow_heif_turns_heif_itself(orientation: int) -> None:
+    """Guard: libheif turns the pixels as it decodes, pillow-heif reports the
+    upright size from the header on and orientation 1, so the engine turns
+    nothing; should it ever leave the turn to the caller, this fails."""
+    import pillow_heif
+
+    data = oriented("HEIF", orientation)
+    image = pillow_heif.HeifImageFile(io.BytesIO(data), "")
+    assert image.size == UPRIGHT
+    assert image.getexif().get(ExifTags.Base.Orientation, 1) == 1
+    _assert_picture_image(image, UPRIGHT, list(QUADRANT_COLOURS))

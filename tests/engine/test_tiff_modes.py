@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import pytest
 from PIL import Image, ImageChops, ImageCms, ImageStat, UnidentifiedImageError
 
 from shiftmedia.engine import probe, render
-from shiftmedia.errors import InvalidImage
+from shiftmedia.errors import InvalidImage, UnsupportedImage
 from shiftmedia.spec import FORMATS, ResizeSpec
 
 SIZE = (64, 32)
@@ -251,7 +252,23 @@ REFUSED: dict[str, bytes] = {
     "lab-itu-encoding": tiff(ITULAB, (8,) * 3, (0, 128, 128), (255, 128, 128)),
     "logluv": tiff(LOGLUV, (16,) * 3, (0, 0, 0), (1, 1, 1)),
 }
-"""Layouts Pillow's TIFF reader does not open: refused as :class:`InvalidImage`."""
+"""Layouts Pillow's TIFF reader has no mode for: refused as :class:`UnsupportedImage`, saying what the layout is."""
+
+REFUSAL_DETAILS: dict[str, str] = {
+    "cmyk-alpha": "CMYK + unassociated alpha, 8-bit unsigned integer samples",
+    "cmyk-alpha-associated": "CMYK + associated alpha, 8-bit unsigned integer samples",
+    "float-16bit": "grey, 16-bit float samples",
+    "float-64bit": "grey, 64-bit float samples",
+    "rgb-float": "RGB, 32-bit float samples",
+    "rgb-32bit": "RGB, 32-bit unsigned integer samples",
+    "grey-alpha-16bit": "grey + unassociated alpha, 16-bit unsigned integer samples",
+    "lab-16bit": "CIE L*a*b*, 16-bit unsigned integer samples",
+    "lab-lightness-only": "CIE L*a*b* (1 sample), 8-bit unsigned integer samples",
+    "lab-icc-encoding": "ICC L*a*b*, 8-bit unsigned integer samples",
+    "lab-itu-encoding": "ITU L*a*b*, 8-bit unsigned integer samples",
+    "logluv": "LogLuv, 16-bit unsigned integer samples",
+}
+"""What the refusal says of each."""
 
 GEOMETRY: dict[str, tuple[ResizeSpec, tuple[int, int], tuple[int, int]]] = {
     # mode: (spec without format, a point in the left half, a point in the right half)
@@ -333,10 +350,29 @@ def test_layout_passes_the_upload_check(name: str) -> None:
 
 @pytest.mark.parametrize("name", REFUSED)
 def test_layouts_pillow_cannot_read_are_refused(name: str) -> None:
-    with pytest.raises(InvalidImage):
+    expected = f"TIFF sample layout not supported: {re.escape(REFUSAL_DETAILS[name])}$"
+    with pytest.raises(UnsupportedImage, match=expected):
         render(REFUSED[name], ResizeSpec.create((32, 0), format="png"))
-    with pytest.raises(InvalidImage):
+    with pytest.raises(UnsupportedImage, match=expected):
         probe(REFUSED[name])
+
+
+def test_every_refused_layout_says_what_it_is() -> None:
+    assert set(REFUSAL_DETAILS) == set(REFUSED)
+
+
+@pytest.mark.parametrize("big_endian", [False, True])
+def test_a_refused_layout_is_described_in_either_byte_order(big_endian: bool) -> None:
+    data = tiff(SEPARATED, (16,) * 5, (0,) * 5, (1,) * 5, extra=[UNSPECIFIED], big_endian=big_endian)
+    with pytest.raises(UnsupportedImage, match="CMYK \\+ unspecified extra sample, 16-bit unsigned integer samples"):
+        probe(data)
+
+
+def test_a_truncated_tiff_is_still_invalid_not_unsupported() -> None:
+    """Only a header Pillow parses whole, whose layout it has no mode for, is unsupported."""
+    with pytest.raises(InvalidImage) as caught:
+        probe(CASES["rgb"].data[:20])
+    assert not isinstance(caught.value, UnsupportedImage)
 
 
 def _lab_transform(source: str, target: str) -> ImageCms.ImageCmsTransform:

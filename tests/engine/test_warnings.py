@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 import logging
 import struct
+import subprocess
+import sys
 import threading
 import warnings
 import zlib
@@ -20,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import ExifTags, Image
 
-from shiftmedia.engine import Limits, probe, render
+from shiftmedia.engine import Limits, colour, probe, render
 from shiftmedia.engine.guard import pillow_errors
 from shiftmedia.spec import FORMATS, ResizeSpec
 
@@ -287,3 +289,55 @@ def test_concurrent_renders_leak_nothing_and_put_everything_back() -> None:
                 future.result()
         assert warnings.filters == filters and warnings.showwarning is show
     assert not caught
+
+
+def test_a_warning_on_a_band_thread_is_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A large output is made in bands on worker threads (:mod:`shiftmedia.engine.bands`):
+    what Pillow says there is logged like everything else, not shown."""
+    threads: list[str] = []
+    convert = colour.srgb_pixels
+
+    def warning_convert(image: Image.Image, keep_profile: bool = False) -> tuple[Image.Image, bytes | None]:
+        threads.append(threading.current_thread().name)
+        warnings.warn("said in a band", UserWarning, stacklevel=1)
+        return convert(image, keep_profile)
+
+    monkeypatch.setattr(colour, "srgb_pixels", warning_convert)
+    data = Samples.encode(Samples.quadrants((1200, 900)), "PNG")
+    with caplog.at_level(logging.INFO, logger=LOGGER):
+        caught = _caught(lambda: render(data, ResizeSpec.create((1000, 0), format="png")))
+    assert len(threads) == 2 and any(name.startswith("shiftmedia-band") for name in threads), threads
+    assert not caught, [str(w.message) for w in caught]
+    assert [record.getMessage() for record in caplog.records] == ["image engine UserWarning: said in a band"] * 2
+
+
+@pytest.mark.parametrize("action", ["ignore", "error", "default"])
+def test_pillow_heif_warnings_are_logged_whatever_the_callers_filters(
+    action: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """pillow-heif's own warnings count as Pillow's (``guard.PILLOW_MODULES``)."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.INFO, logger=LOGGER):
+        warnings.simplefilter(action)
+        with pillow_errors():
+            pillow_heif.register_heif_opener(not_an_option=True)
+    assert not caught
+    assert [record.getMessage() for record in caplog.records] == [
+        "image engine UserWarning: Unknown option: not_an_option"
+    ]
+
+
+def test_the_library_says_nothing_on_stderr_when_the_app_configures_no_logging() -> None:
+    """A library leaves logging to the application: without a handler
+    configured, a warning logged on ``shiftmedia.engine`` is not printed by
+    Python's last-resort handler."""
+    code = "import logging, shiftmedia; logging.getLogger('shiftmedia.engine').warning('a defect of an image')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stderr == ""
+    configured = (
+        "import logging, shiftmedia; logging.basicConfig(); logging.getLogger('shiftmedia.engine').warning('seen')"
+    )
+    done = subprocess.run([sys.executable, "-c", configured], capture_output=True, text=True, timeout=60, check=True)
+    assert "seen" in done.stderr
