@@ -3,11 +3,14 @@
 Phone photos carry their position in the EXIF GPS directory, and often in an
 XMP packet too. :func:`strip_gps` removes both without touching a pixel: the
 GPS directory's entries and the values they point at are overwritten with
-zeros and its entry count set to 0, in place, so every other EXIF offset
-(maker notes included) stays valid and the file keeps its length; the XMP
-packet, which repeats the position as text, is dropped. JPEG (APP1), PNG
-(``eXIf``, CRC recomputed) and WebP (``EXIF``/``XMP `` chunks) are handled;
-other formats are returned unchanged and named by :func:`strippable`.
+zeros and its entry count set to 0, in place (:mod:`.tiff`), so every other
+EXIF offset (maker notes included) stays valid and the file keeps its length;
+the XMP packet, which repeats the position as text, is dropped. JPEG (APP1),
+PNG (``eXIf``, CRC recomputed) and WebP (``EXIF``/``XMP `` chunks) are handled
+here; HEIC and AVIF (:mod:`.heif`) keep every byte in place, and are refused
+(:class:`~shiftmedia.errors.UnsupportedImage`) when their metadata is laid out
+in a way that cannot be cleaned in place. Other formats are returned unchanged
+and named by :func:`strippable`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from __future__ import annotations
 import struct
 import zlib
 
-GPS_IFD_TAG = 0x8825
-#: Bytes per value of each TIFF field type (1 BYTE ... 12 DOUBLE, 13 IFD).
-_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
+from . import heif
+from .tiff import zero_gps
+
 _EXIF_HEADER = b"Exif\x00\x00"
 _XMP_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -25,56 +28,25 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def strippable(fmt: str) -> bool:
     """True for the formats (canonical extensions) :func:`strip_gps` handles."""
-    return fmt in ("jpg", "png", "webp")
+    return fmt in ("jpg", "png", "webp", "heic", "avif")
 
 
 def strip_gps(data: bytes, fmt: str) -> bytes:
-    """``data`` without its GPS position (EXIF GPS directory zeroed, XMP dropped); pixels untouched."""
+    """``data`` without its GPS position (EXIF GPS directory zeroed, XMP dropped); pixels untouched.
+
+    Malformed JPEG, PNG and WebP files, and HEIF files without metadata items,
+    are returned as they are; a HEIC or AVIF whose position cannot be removed
+    in place raises :class:`~shiftmedia.errors.UnsupportedImage`.
+    """
     if fmt == "jpg":
         return _jpeg(data)
     if fmt == "png":
         return _png(data)
     if fmt == "webp":
         return _webp(data)
+    if fmt in ("heic", "avif"):
+        return heif.strip(data, fmt.upper())
     return data
-
-
-def zero_gps(tiff: bytearray) -> bool:
-    """Zero the GPS directory of a TIFF/EXIF block in place; ``True`` if it had one.
-
-    Malformed offsets are left alone (the block is then returned as it was):
-    this never raises for hostile input, and never writes outside ``tiff``.
-    """
-    if len(tiff) < 8 or bytes(tiff[:2]) not in (b"II", b"MM"):
-        return False
-    order = "<" if tiff[:2] == b"II" else ">"
-    ifd0 = _u32(tiff, 4, order)
-    gps = next((value for tag, _type, _count, value in _entries(tiff, ifd0, order) if tag == GPS_IFD_TAG), None)
-    if gps is None or gps + 2 > len(tiff):
-        return False
-    entries = list(_entries(tiff, gps, order))
-    for _tag, kind, count, value in entries:
-        size = _TYPE_SIZES.get(kind, 1) * count
-        if size > 4 and value + size <= len(tiff):
-            tiff[value : value + size] = bytes(size)
-    end = gps + 2 + 12 * len(entries)
-    tiff[gps:end] = bytes(end - gps)
-    return True
-
-
-def _entries(tiff: bytearray, offset: int, order: str) -> list[tuple[int, int, int, int]]:
-    """``(tag, type, count, value or offset)`` of the IFD at ``offset``; empty when out of bounds."""
-    if offset + 2 > len(tiff):
-        return []
-    count = struct.unpack_from(order + "H", tiff, offset)[0]
-    if offset + 2 + 12 * count > len(tiff):
-        return []
-    return [struct.unpack_from(order + "HHII", tiff, offset + 2 + 12 * i) for i in range(count)]
-
-
-def _u32(data: bytearray, offset: int, order: str) -> int:
-    value: int = struct.unpack_from(order + "I", data, offset)[0]
-    return value
 
 
 def _jpeg(data: bytes) -> bytes:
