@@ -22,7 +22,7 @@ from .delivery import Derivative, Redirect, Served, front_serves, marked
 from .engine import Limits
 from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, NotFound, ShiftMediaError
 from .ids import id_folder, is_id, new_id
-from .keys import ResizeKeys, Size, folder_of, split_reference
+from .keys import ResizeKeys, Size, split_reference
 from .locations import OriginalLocations
 from .making import Maker
 from .originals import Source, StoredOriginal, list_derivatives, list_originals, prepare
@@ -139,7 +139,7 @@ class Storage:
     def delete(self, media_id: str) -> int:
         """Remove an id's original and every derivative, or a source key's derivatives (never the source)."""
         if not is_id(media_id):
-            return self.backend.delete_prefix(f"{folder_of(media_id)}/")
+            return self._where.delete_resizes(media_id)
         count = self.backend.delete_prefix(f"{id_folder(media_id)}/")
         self._where.names.forget(media_id)
         if count == 0:

@@ -227,3 +227,29 @@ def test_no_source_key_leaves_the_local_root(settings: dict[str, str], tmp_path:
     for path in ("/media/../secret.jpg", "/media/%2e%2e/secret.jpg", "/media/a/%00/b.jpg", "/media//etc/passwd"):
         assert client.get(path).status_code == 404, path
     assert sorted(os.listdir(tmp_path)) == ["derived", "sources"] or sorted(os.listdir(tmp_path)) == ["sources"]
+
+
+def test_deleting_a_source_in_a_shared_bucket_deletes_its_resizes_only(fixtures: Path) -> None:
+    """Sources beside the resizes (one bucket, one prefix): deleting a key removes its resizes, never a source,
+    not even the sources 'under' a key that is also a folder."""
+    from moto import mock_aws
+
+    from shiftmedia.backends.s3 import S3Backend
+    from shiftmedia.settings import S3Settings
+
+    with mock_aws():
+        backend = S3Backend(S3Settings(bucket="shared", region="us-east-1", access_key_id="A", secret_access_key="B"))
+        backend.client.create_bucket(Bucket="shared")
+        photo = (fixtures / "png_palette_trns.png").read_bytes()
+        for key in ("photos/cat.png", "photos/cat.png/notes.png", "photos/2024/dog.png", "photos/x-upscale-y.png"):
+            backend.write(key, photo)
+        storage = Storage(backend, SECRET_KEYS)
+        made = [storage.create_resize(storage.resize_key("photos/cat.png", size)).key for size in ("10x10", "20x20")]
+        deep = storage.create_resize(storage.resize_key("photos/cat.png/notes.png", "10x10")).key
+        assert storage.delete("photos") == 0
+        assert storage.delete("photos/cat.png") == 2
+        left = sorted(info.key for info in backend.list())
+        assert left == sorted(
+            ["photos/2024/dog.png", "photos/cat.png", "photos/cat.png/notes.png", deep, "photos/x-upscale-y.png"]
+        )
+        assert not set(made) & set(left)
