@@ -14,7 +14,7 @@ from shiftmedia.backends.local import LocalBackend
 from shiftmedia.storage import Storage
 from shiftmedia_webapp import create_app
 
-pytest_plugins = ["tests.servers.fixtures", "tests.servers.localstack_fixtures"]
+pytest_plugins = ["tests.servers.fixtures", "tests.servers.localstack_fixtures", "tests.servers.chromium_fixtures"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent

@@ -31,7 +31,7 @@ from shiftmedia.backends.local import LocalBackend
 from shiftmedia.storage import Storage
 
 from .conftest import FIXTURES, REPO, SECRET_KEYS, forge_signature
-from .servers.chromium import Chromium, ChromiumError
+from .servers.chromium import Chromium
 from .servers.localstack_fixtures import WebsiteService
 from .servers.service import Service
 
@@ -245,21 +245,6 @@ def load_images(browser: Chromium, urls: Sequence[str], name: str, labels: Seque
         for item in raw
     ]
     return BrowserRun(results, screenshot, time.monotonic() - started)
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
-    """One headless Chromium for the module's tests."""
-    chromium = Chromium(tmp_path_factory.mktemp("chromium"))
-    problem = None
-    try:
-        chromium.start()
-    except ChromiumError as exc:
-        problem = str(exc)
-    if problem is not None:
-        pytest.fail(problem, pytrace=False)
-    yield chromium
-    chromium.stop()
 
 
 @pytest.fixture

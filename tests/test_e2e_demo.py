@@ -28,7 +28,7 @@ from shiftmedia.backends.local import LocalBackend
 from shiftmedia.storage import Storage
 
 from .conftest import FIXTURES, REPO, SECRET_KEYS
-from .servers.chromium import Chromium, ChromiumError, Page
+from .servers.chromium import Chromium, Page
 from .servers.service import Service
 from .test_e2e_browser import ANIMATION, DRAWING, PHOTO, expected_size
 
@@ -90,21 +90,6 @@ def drop(name: str, data: bytes, media_type: str) -> str:
   }}
   return document.querySelector(".upload-status").textContent;
 }})()"""
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
-    """One headless Chromium for the module's tests."""
-    chromium = Chromium(tmp_path_factory.mktemp("chromium"))
-    problem = None
-    try:
-        chromium.start()
-    except ChromiumError as exc:
-        problem = str(exc)
-    if problem is not None:
-        pytest.fail(problem, pytrace=False)
-    yield chromium
-    chromium.stop()
 
 
 @pytest.fixture

@@ -61,6 +61,22 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("corpus_file", params)
 
 
+def gif_frame_data(data: bytes) -> bytes:
+    """The image data (LZW code size, sub-blocks, terminator) of the first frame of the GIF ``data``."""
+    position = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    while data[position] == 0x21:  # extensions before the frame: label, then sub-blocks
+        position += 2
+        while data[position]:
+            position += 1 + data[position]
+        position += 1
+    flags = data[position + 9]
+    start = position + 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    end = start + 1
+    while data[end]:
+        end += 1 + data[end]
+    return data[start : end + 1]
+
+
 class Samples:
     """Builders for small test images, encoded in memory."""
 
@@ -181,19 +197,7 @@ class Samples:
         frame of ``size`` in palette index ``colour``, as Pillow writes it."""
         frame = Image.new("P", size, colour)
         frame.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255])
-        data = Samples.encode(frame, "GIF", optimize=False)
-        position = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
-        while data[position] == 0x21:  # extensions before the frame: label, then sub-blocks
-            position += 2
-            while data[position]:
-                position += 1 + data[position]
-            position += 1
-        flags = data[position + 9]
-        start = position + 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
-        end = start + 1
-        while data[end]:
-            end += 1 + data[end]
-        return data[start : end + 1]
+        return gif_frame_data(Samples.encode(frame, "GIF", optimize=False))
 
     @staticmethod
     def truncated(data: bytes, keep: float = 0.6) -> bytes:

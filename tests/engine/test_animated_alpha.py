@@ -33,6 +33,8 @@ from PIL import Image, ImageChops, ImageFilter
 from shiftmedia.engine import render
 from shiftmedia.spec import ResizeSpec
 
+from .conftest import gif_frame_data
+
 SCREEN = (64, 48)
 PALETTE = [0, 0, 0, 255, 0, 0, 0, 0, 255, 0, 200, 0, 255, 255, 255] + [128] * (768 - 15)
 """Palette of the block-written GIFs: 0 black, 1 red, 2 blue, 3 green, 4 white, then grey."""
@@ -80,20 +82,9 @@ def _lzw(image: Image.Image) -> bytes:
     written here do not say so)."""
     buffer = io.BytesIO()
     image.save(buffer, "GIF", optimize=False, interlace=False)
-    data = buffer.getvalue()
-    position = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
-    while data[position] == 0x21:
-        position += 2
-        while data[position]:
-            position += 1 + data[position]
-        position += 1
-    flags = data[position + 9]
-    start = position + 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
-    end = start + 1
-    while data[end]:
-        end += 1 + data[end]
-    assert data[start] == 8, "a 256-colour frame codes 8-bit indices"
-    return data[start : end + 1]
+    coded = gif_frame_data(buffer.getvalue())
+    assert coded[0] == 8, "a 256-colour frame codes 8-bit indices"
+    return coded
 
 
 def block_gif(frames: Sequence[GifFrame], screen: tuple[int, int] = SCREEN) -> bytes:

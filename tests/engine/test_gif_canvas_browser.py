@@ -20,7 +20,7 @@ from PIL import Image, ImageChops
 
 from shiftmedia.engine import render
 
-from ..servers.chromium import Chromium, ChromiumError, Page
+from ..servers.chromium import Chromium, Page
 from .test_animated_alpha import MODES, _spec, shown_at
 from .test_gif_canvas import SOURCES, WEBP_ALPHA_ROUNDING, _starts_once, browser_frames, write
 
@@ -48,25 +48,16 @@ DECODE = """
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+def page(browser: Chromium) -> Iterator[Page]:
     """A Chromium tab on a page of a local server: ``ImageDecoder`` needs a secure context, as localhost is."""
-    chromium = Chromium(tmp_path_factory.mktemp("chromium"))
-    problem = None
-    try:
-        chromium.start()
-    except ChromiumError as exc:
-        problem = str(exc)
-    if problem is not None:
-        pytest.fail(problem, pytrace=False)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Blank)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        tab = chromium.open_page()
+        tab = browser.open_page()
         tab.navigate(f"http://localhost:{server.server_address[1]}/")
         yield tab
     finally:
         server.shutdown()
-        chromium.stop()
 
 
 class _Blank(http.server.BaseHTTPRequestHandler):
