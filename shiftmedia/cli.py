@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from .batch import BATCH_COMMANDS
 from .commands import (
     EXIT_ERROR,
     STORAGE_COMMANDS,
@@ -35,7 +36,11 @@ from .spec import ResizeSpec
 from .storage import Storage
 
 
-@click.group(cls=OneLineErrors, commands=STORAGE_COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=OneLineErrors,
+    commands=(*STORAGE_COMMANDS, *BATCH_COMMANDS),
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--config",
     "config_file",

@@ -9,7 +9,9 @@ derivative, then deletes its lease. A loser polls the lease with backoff
 (:data:`FIRST_POLL` doubling to :data:`LAST_POLL` seconds) within its time
 budget; once the lease is gone it reads the derivative and serves it. A lease
 whose expiry has passed (its holder crashed) is deleted and taken anew, so a
-crashed holder delays the others by at most the lease duration; two processes
+crashed holder delays the others by at most the lease duration, and one whose
+holder was a process of this host that is gone is taken at once (a killed
+``shiftmedia warm`` run again); two processes
 taking over at once may both render, and the derivative's own conditional
 write still keeps exactly one object.
 
@@ -78,6 +80,25 @@ class Lease:
     def expired(self, now: float) -> bool:
         """True once the expiry has passed: its holder is taken to have crashed."""
         return now >= self.expires
+
+    def abandoned(self) -> bool:
+        """True when the holder was a process of this host that runs no more (killed mid-render).
+
+        Only this host's processes can be looked up; any other holder is
+        taken to be alive until its expiry. A reused process id looks alive,
+        which only means waiting for the expiry, as for another host's lease.
+        """
+        host, _, rest = self.holder.partition(":")
+        pid = rest.partition(":")[0]
+        if host != socket.gethostname() or not pid.isdigit() or int(pid) < 1:
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # alive, but another user's
+            return False
+        return False
 
     def body(self) -> bytes:
         """The stored form: a small JSON object."""
@@ -170,7 +191,7 @@ class RenderLeases:
             if lease is not None:
                 return lease
             held = self.held(key)
-            while held is not None and not held.expired(now := self._clock()):
+            while held is not None and not held.expired(now := self._clock()) and not held.abandoned():
                 remaining = deadline - self._monotonic()
                 if remaining <= 0:
                     raise Overloaded(f"another process rendering {key} did not finish within the time budget")
@@ -189,8 +210,8 @@ class RenderLeases:
                 raise Overloaded(f"the render of {key} could not start within the time budget")
 
     def _drop(self, stale: Lease) -> None:
-        """Delete an expired lease (so that it can be taken again)."""
-        log.warning("the render lease of %s held by %s expired; deleting it", stale.key, stale.holder)
+        """Delete an expired or abandoned lease (so that it can be taken again)."""
+        log.warning("the render lease of %s held by %s expired or was abandoned; deleting it", stale.key, stale.holder)
         with contextlib.suppress(NotFound):  # another process deleted it first
             self.backend.delete(lease_key(stale.key))
 

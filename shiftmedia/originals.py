@@ -11,16 +11,14 @@ import io
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from . import privacy
-from .backends.base import Backend, ObjectInfo
+from .backends.base import Backend
 from .engine import Limits, probe
-from .errors import InvalidKey, LimitExceeded, NotFound
-from .ids import id_folder, safe_filename, split_key
+from .errors import LimitExceeded, NotFound
+from .ids import id_folder, safe_filename
 from .spec import looks_like_derivative
 
 Source = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
@@ -70,34 +68,6 @@ class OriginalNames:
         """Drop what is known of ``media_id`` (it was deleted)."""
         with self._lock:
             self._names.pop(media_id, None)
-
-
-@dataclass(frozen=True)
-class StoredOriginal:
-    """An original as a listing finds it: its id, and the object under its key."""
-
-    media_id: str
-    info: ObjectInfo
-
-
-def list_originals(backend: Backend) -> Iterator[StoredOriginal]:
-    """Every original in ``backend`` (one per id folder, never a derivative or a lease), in key order."""
-    return (StoredOriginal(media_id, info) for media_id, info, derivative in _id_objects(backend) if not derivative)
-
-
-def list_derivatives(backend: Backend) -> Iterator[ObjectInfo]:
-    """Every derivative in ``backend``, in key order."""
-    return (info for _media_id, info, derivative in _id_objects(backend) if derivative)
-
-
-def _id_objects(backend: Backend) -> Iterator[tuple[str, ObjectInfo, bool]]:
-    """``(id, object, is a derivative)`` of every object in an id folder, from one listing."""
-    for info in backend.list():
-        try:
-            media_id, name = split_key(info.key)
-        except InvalidKey:
-            continue
-        yield media_id, info, looks_like_derivative(name)
 
 
 def prepare(source: Source, filename: str | None, limits: Limits, *, strip_gps: bool) -> tuple[bytes, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -22,10 +22,11 @@ from .delivery import Derivative, Redirect, Served, front_serves, marked
 from .engine import Limits
 from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, NotFound, ShiftMediaError
 from .ids import id_folder, is_id, new_id
+from .inventory import Inventory, Original
 from .keys import ResizeKeys, Size, split_reference
 from .locations import OriginalLocations
 from .making import Maker
-from .originals import Source, StoredOriginal, list_derivatives, list_originals, prepare
+from .originals import Source, prepare
 from .presets import Presets
 from .scheduler import ResizeScheduler
 from .settings import Settings
@@ -71,6 +72,7 @@ class Storage:
         self.scheduler = ResizeScheduler(max_concurrent_resizes or os.cpu_count() or 1, resize_timeout)
         self._where = OriginalLocations(backend, sources or backend)
         self.keys.sources = self._where.readable
+        self.inventory = Inventory(self._where)
         self._maker = Maker(backend, limits, self.scheduler, render_lease, self._where.read)
         self.access = OriginalAccess(
             backend, AccessSigner(secret_keys, original_url_expiry), public=public_originals, url_for=self.url_for_key
@@ -114,13 +116,11 @@ class Storage:
     def put(self, source: Source, filename: str | None = None, *, presets: Sequence[str] = ()) -> str:
         """Store an original and return its new id.
 
-        ``source`` is a path, a binary file object or bytes. The content must be
-        an image the engine can decode whole (checked by content, not by name):
-        otherwise :class:`InvalidImage` or :class:`LimitExceeded` is raised and
-        nothing is stored. ``filename`` (default: the path's name) is sanitised,
-        with the detected format's extension; ``strip_gps`` removes the position.
-        The ``presets`` named, and the eager ones (``SHIFTMEDIA_EAGER_PRESETS``),
-        are made now; if one fails, the id is deleted and the error raised.
+        ``source`` is a path, a binary file object or bytes: an image the engine decodes whole (checked by
+        content, not by name), else :class:`InvalidImage` or :class:`LimitExceeded` and nothing is stored.
+        ``filename`` (default: the path's name) is sanitised, with the detected format's extension;
+        ``strip_gps`` removes the position. The ``presets`` named, and the eager ones
+        (``SHIFTMEDIA_EAGER_PRESETS``), are made now; if one fails, the id is deleted and the error raised.
         """
         specs = self.keys.presets_of((*self.presets.eager, *presets))
         data, name = prepare(source, filename, self.limits, strip_gps=self.strip_gps)
@@ -150,9 +150,10 @@ class Storage:
         """The key of an id's original, or a source key; :class:`NotFound` if there is none."""
         return self._where.key(media_id)
 
-    def originals(self) -> Iterator[StoredOriginal]:
-        """Every stored original: its id, key, bytes and modification time, in key order (one listing)."""
-        return list_originals(self.backend)
+    def originals(self, prefix: str = "") -> Iterator[Original]:
+        """Every original (ids' and sources') whose key starts with ``prefix``, in key order, with the names of
+        its stored derivatives: one listing of the store, and of the sources if apart (:mod:`.inventory`)."""
+        return self.inventory.under(prefix)
 
     def original_url(self, media_id: str) -> str:
         """The URL of an id's original: public, or one that expires (see :mod:`shiftmedia.access`)."""
@@ -185,11 +186,8 @@ class Storage:
         return self.backend.public_url(key)
 
     def verify(self, key_or_url: str) -> tuple[str, str, ResizeSpec]:
-        """Check a derivative key or URL: return ``(key, reference, spec)`` (an id or a source key).
-
-        Raises :class:`InvalidKey`/:class:`InvalidSpec` for a malformed one and
-        :class:`BadSignature` for a forged or expired one.
-        """
+        """``(key, reference, spec)`` of a derivative key or URL (its reference: an id or a source key); raises
+        :class:`InvalidKey`/:class:`InvalidSpec` for a malformed one, :class:`BadSignature` for a forged one."""
         return self.keys.verify(key_or_url)
 
     def create_resize(self, key_or_url: str) -> Derivative:
@@ -206,17 +204,22 @@ class Storage:
             return self._maker.make(key, media_id, spec)
         return self._maker.stored(key, spec, data)
 
+    def make_missing(self, reference: str, keys: Iterable[str]) -> Iterator[tuple[str, Derivative | ShiftMediaError]]:
+        """``(key, derivative or error)`` of each of ``keys``, signed keys of ``reference``'s derivatives, made
+        as a miss makes them (the same bytes) from one read of the original: ``shiftmedia warm``'s work."""
+        verified = [self._verified(key) for key in keys]
+        if any(named != reference for _key, named, _spec in verified):
+            raise InvalidKey(f"a key given is not a derivative of {reference}")
+        return self._maker.make_all(reference, {key: spec for key, _named, spec in verified})
+
     # -- answering requests ----------------------------------------------------
 
     def get(self, key: str, access: str | None = None) -> Served:
-        """The object at ``key`` to send: stored, or the signed derivative it names made now.
+        """The object at ``key`` to send: stored (one read), or the signed derivative it names made now.
 
-        ``key`` is exactly ``<id folder>/<name>`` (anything else is
-        :class:`InvalidKey`, so no object has a second URL), and a derivative's
-        signature is checked on every request, stored or not, before storage is
-        touched (:class:`BadSignature` for a forged one or one of a retired key);
-        so is an original's ``access`` token (:class:`PrivateOriginal`) unless
-        originals are public. One read for a stored object; a miss is made and stored.
+        ``key`` is exactly an original's or a derivative's (anything else is :class:`InvalidKey`, so no
+        object has a second URL). A derivative's signature (:class:`BadSignature`), or an original's
+        ``access`` token unless originals are public (:class:`PrivateOriginal`), is checked first.
         """
         made = self._derivative_of(key, access)
         try:
@@ -231,9 +234,8 @@ class Storage:
     def deliver(self, key: str, *, redirect: bool, access: str | None = None) -> Served | Redirect:
         """What to answer for ``key``: the bytes, or (``redirect``) where they are served.
 
-        With ``redirect`` the derivative is made if missing, then the answer is
-        a redirect to its public URL (presigned when private), or the bytes
-        when that front does not serve it (see :mod:`shiftmedia.delivery`).
+        With ``redirect`` the derivative is made if missing, then the answer is a redirect to its public URL
+        (presigned when private), or the bytes when that front does not serve it (:mod:`shiftmedia.delivery`).
         A non-public original goes to the store's presigned URL, if it has one.
         """
         if not redirect:
@@ -259,16 +261,13 @@ class Storage:
         return Served(key, store.read(key), content_type_for(key), cache, "served-front-failed")
 
     def retired_derivatives(self) -> Iterator[str]:
-        """Keys of stored derivatives that no current secret key verifies (signed with a retired one).
-
-        The service answers them 403 already; in a public bucket or behind a
-        CDN they stay readable until deleted (``shiftmedia prune --retired``).
-        """
-        for info in list_derivatives(self.backend):
+        """Keys of stored derivatives that no current secret key verifies (signed with a retired one): the
+        service answers them 403, but a public bucket or a CDN serves them until ``shiftmedia prune --retired``."""
+        for key in self.inventory.derivative_keys():
             try:
-                self.verify(info.key)
+                self.verify(key)
             except (BadSignature, InvalidSpec):
-                yield info.key
+                yield key
 
     def remove(self, key: str) -> bool:
         """Delete one derivative (never an original: use :meth:`delete` for an id); ``False`` if absent."""

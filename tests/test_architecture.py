@@ -34,16 +34,19 @@ LAYERS: dict[str, int] = {
     "shiftmedia.provision": 5,
     "shiftmedia.locations": 6,
     "shiftmedia.making": 6,
-    "shiftmedia.storage": 7,
-    "shiftmedia.commands": 8,
-    "shiftmedia.flask": 9,
-    "shiftmedia_webapp": 10,
-    "shiftmedia.cli": 11,
-    "shiftmedia.__main__": 12,
-    "shiftmedia": 12,
+    "shiftmedia.inventory": 7,
+    "shiftmedia.storage": 8,
+    "shiftmedia.commands": 9,
+    "shiftmedia.warming": 9,
+    "shiftmedia.flask": 10,
+    "shiftmedia_webapp": 11,
+    "shiftmedia.batch": 11,
+    "shiftmedia.cli": 12,
+    "shiftmedia.__main__": 13,
+    "shiftmedia": 13,
 }
 #: The faces: they reach stored objects only through ``Storage``.
-FACES = ("shiftmedia.flask", "shiftmedia.cli", "shiftmedia.commands", "shiftmedia_webapp")
+FACES = ("shiftmedia.flask", "shiftmedia.cli", "shiftmedia.commands", "shiftmedia.batch", "shiftmedia_webapp")
 BEHIND_THE_DOOR = ("shiftmedia.backends", "shiftmedia.ids")
 
 

@@ -7,6 +7,10 @@ second from rendering what the first is rendering.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -173,6 +177,26 @@ def test_a_crashed_holder_delays_a_miss_by_at_most_its_lease(store: Store, image
     took = time.monotonic() - started
     assert served.outcome == "created" and 0.9 < took < 4, took
     assert leases_left(backend) == []
+
+
+def test_a_lease_of_a_process_of_this_host_that_is_gone_is_taken_over_at_once(store: Store, image: bytes) -> None:
+    """A ``shiftmedia warm`` killed mid-render leaves leases whose holders are gone: a rerun takes them now."""
+    storage, key = a_miss(store, image, resize_timeout=5)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    backend = store()
+    holder = f"{socket.gethostname()}:{gone.pid}:dead"
+    backend.write(lease_key(key), Lease(key, holder, time.time() + 60).body(), if_absent=True)
+    started = time.monotonic()
+    assert storage.get(key).outcome == "created"
+    assert time.monotonic() - started < 2
+    assert leases_left(backend) == []
+
+
+def test_a_lease_of_a_live_process_or_another_host_is_waited_for(store: Store) -> None:
+    for holder in (f"{socket.gethostname()}:{os.getpid()}:live", "elsewhere.example:1:x", "?"):
+        lease = Lease("k", holder, time.time() + 60)
+        assert not lease.abandoned(), holder
 
 
 def test_a_failed_render_releases_its_lease_and_a_waiter_renders_itself(

@@ -253,3 +253,13 @@ def test_deleting_a_source_in_a_shared_bucket_deletes_its_resizes_only(fixtures:
             ["photos/2024/dog.png", "photos/cat.png", "photos/cat.png/notes.png", deep, "photos/x-upscale-y.png"]
         )
         assert not set(made) & set(left)
+
+
+def test_resizes_of_sources_signed_with_a_retired_key_are_pruned_too(tmp_path: Path, sources: Path) -> None:
+    derived = LocalBackend(tmp_path / "derived", PUBLIC_URL)
+    old = Storage(derived, ["retired-key-0123456789"], sources=ReadOnly(LocalBackend(sources, PUBLIC_URL)))
+    stale = old.create_resize(old.resize_key(SOURCE_KEYS[0], "30x30")).key
+    new = Storage(derived, SECRET_KEYS, sources=ReadOnly(LocalBackend(sources, PUBLIC_URL)))
+    fresh = new.create_resize(new.resize_key(SOURCE_KEYS[1], "30x30")).key
+    assert list(new.retired_derivatives()) == [stale]
+    assert new.remove(stale) and new.backend.exists(fresh)

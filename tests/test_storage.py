@@ -210,6 +210,6 @@ def test_originals_lists_each_original_once(storage: Storage, fixtures: Path, me
     (media_root / ".leases").mkdir()
     (media_root / ".leases" / "stray").write_bytes(b"{}")
     listed = list(storage.originals())
-    assert sorted(item.media_id for item in listed) == sorted(ids)
+    assert sorted(item.reference for item in listed) == sorted(ids)
     assert {item.info.key for item in listed} == {storage.original_key(media_id) for media_id in ids}
     assert all(item.info.size == (media_root / item.info.key).stat().st_size for item in listed)

@@ -213,9 +213,9 @@ def gallery(storage: Storage, limit: int) -> list[Thumbnail]:
     newest = heapq.nlargest(limit, storage.originals(), key=lambda stored: stored.info.modified)
     return [
         Thumbnail(
-            stored.media_id,
+            stored.reference,
             stored.info.key.rsplit("/", 1)[-1],
-            _thumbnail_url(storage, stored.media_id),
+            _thumbnail_url(storage, stored.reference),
             stored.info.size,
             datetime.fromtimestamp(stored.info.modified, UTC),
         )

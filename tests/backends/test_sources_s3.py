@@ -179,3 +179,18 @@ def test_s3_check_reads_the_sources_and_says_which_permission_is_missing(
     assert not finding["ok"] and not failed["ok"]
     writes = [c for c in failed["checks"] if "s3:PutObject" in c["what"]]
     assert writes and writes[0]["ok"], "the derivatives bucket is still writable"
+
+
+def test_warm_makes_the_sources_presets_through_the_read_only_key(server: SeaweedFS, buckets: dict[str, bytes]) -> None:
+    before = objects(server, SOURCES)
+    env = reader_settings(server, SHIFTMEDIA_PRESETS="thumb=64x64-fill-80-noupscale.webp")
+    result = CliRunner().invoke(main, ["warm", "--prefix", "", "--jobs", "2", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["created"] == len(SOURCE_KEYS) and summary["failed"] == []
+    assert objects(server, SOURCES) == before
+    storage = Storage.from_settings(Settings.from_values(env))
+    for key, data in buckets.items():
+        thumb = storage.resize_key(key, preset="thumb")
+        stored = server.client().get_object(Bucket=DERIVED, Key=f"media/{thumb}")["Body"].read()
+        assert stored == render(data, ResizeSpec.parse("64x64-fill-80-noupscale.webp")).data

@@ -48,6 +48,7 @@ from .peers import VipsWorker, vips_available
 from .quality_bench import measure_quality, print_quality
 from .servers import THUMBOR_VENV, WORKERS, thumbor_available
 from .stats import fmt, ratio
+from .warm_bench import bench_warm, print_warm
 from .workloads import FILL_400, FIT_1280, MEMORY_IMAGE, QUALITY, WORKLOADS, Corpus, find_corpus
 
 TARGET_ENGINE_RATIO = {FILL_400.name: 0.9, FIT_1280.name: 1.2}
@@ -60,6 +61,12 @@ TARGET_HTTP_RATIO = {FILL_400.name: 3.0, FIT_1280.name: 1.5}
 TARGET_OVERHEAD_RATIO = 1.10
 """Highest allowed wall time of a miss through the shipped gunicorn config, at concurrency 1,
 as a multiple of the in-process engine time for the same work."""
+
+TARGET_WARM_RATE_RATIO = 1.8
+"""Lowest allowed rate of ``shiftmedia warm --jobs 2`` as a multiple of ``--jobs 1``, on 2 cores."""
+
+TARGET_WARM_COST_RATIO = 1.15
+"""Highest allowed time per derivative of ``shiftmedia warm --jobs 1`` as a multiple of the engine's."""
 
 TARGET_PSNR_DB = 40.0
 TARGET_MEMORY_MIB = 40.0
@@ -127,6 +134,7 @@ def targets(
     memory_path: Path | None,
     corpus: Corpus,
     overhead: dict[str, Any] | None = None,
+    warm: dict[str, Any] | None = None,
 ) -> list[Target]:
     """The issue's targets with the measured values (NaN where not measured)."""
     found: list[Target] = []
@@ -148,6 +156,25 @@ def targets(
         found.append(
             Target(f"service c=1 {workload.label}: miss / engine", value, TARGET_OVERHEAD_RATIO, True, "x", added)
         )
+    found.append(
+        Target(
+            "warm --jobs 2 / --jobs 1: derivatives/s",
+            warm["rate_ratio"] if warm else math.nan,
+            TARGET_WARM_RATE_RATIO,
+            False,
+            "x",
+            f"{os.cpu_count()} CPUs",
+        )
+    )
+    found.append(
+        Target(
+            "warm --jobs 1: time / engine time",
+            warm["cost_ratio"] if warm else math.nan,
+            TARGET_WARM_COST_RATIO,
+            True,
+            "x",
+        )
+    )
     note = "fallback images, not the cam_* corpus" if corpus.fallback else ""
     for workload in WORKLOADS:
         value = min(quality[workload.name]["ours_png"].values()) if quality else math.nan
@@ -229,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = {path: path.read_bytes() for path in images}
     checks: list[str] = []
     results: dict[str, Any] = {"settings": settings.__dict__, "corpus": corpus.source, "fallback": corpus.fallback}
-    engine_summary = http_summary = overhead_summary = None
+    engine_summary = http_summary = overhead_summary = warm_summary = None
     quality = memory = None
     memory_path: Path | None = None
 
@@ -278,6 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             checks.append(f"overhead benchmark failed: {type(error).__name__}: {error}")
         results["overhead"] = overhead_summary
 
+        try:
+            warm_summary = print_warm(bench_warm(images, data, settings, workdir))
+        except Exception as error:  # noqa: BLE001 - one failed part must not hide the others
+            checks.append(f"warm benchmark failed: {type(error).__name__}: {error}")
+        results["warm"] = warm_summary
+
         log("quality")
         quality = measure_quality(images, data, vips, workdir)
         print_quality(quality, images)
@@ -292,7 +325,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             checks.append(f"memory measurement failed: {error}")
         results["memory"] = {"image": memory_path.name, "by_workload": memory}
 
-    found_targets = targets(engine_summary, http_summary, quality, memory, memory_path, corpus, overhead_summary)
+    found_targets = targets(
+        engine_summary, http_summary, quality, memory, memory_path, corpus, overhead_summary, warm_summary
+    )
     print("\nTargets")
     for target in found_targets:
         print("  " + target.line())

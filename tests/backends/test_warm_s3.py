@@ -1,0 +1,102 @@
+"""``shiftmedia warm`` against a real S3 server (SeaweedFS): ids and sources sharing one bucket.
+
+The bucket holds what shiftmedia stored (ids) beside keys another application
+wrote (nested folders, spaces, unicode, ``+``, ``%``, and a file of no image
+format). Warming makes each missing preset once, as a miss would make it,
+across worker processes and three shards. The read-only source bucket is in
+tests/backends/test_sources_s3.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from shiftmedia.cli import main
+from shiftmedia.settings import Settings
+from shiftmedia.storage import Storage
+
+from ..conftest import SECRET_KEYS
+from ..servers.seaweedfs import SeaweedFS
+from ..test_sources import FIXTURE_OF, SOURCE_KEYS
+
+pytestmark = pytest.mark.integration
+
+PRESETS = "thumb=64x64-fill-80-noupscale.webp, hero=300x0-fit-85-noupscale.jpg"
+
+
+@pytest.fixture
+def env(s3_settings: dict[str, str]) -> dict[str, str]:
+    return {
+        **s3_settings,
+        "SHIFTMEDIA_STORAGE": "s3",
+        "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
+        "SHIFTMEDIA_PRESETS": PRESETS,
+    }
+
+
+@pytest.fixture
+def filled(env: dict[str, str], seaweedfs: SeaweedFS, fixtures: Path) -> list[str]:
+    """Three ids and the source keys in one bucket, under its prefix; the references of the originals."""
+    storage = Storage.from_settings(Settings.from_values(env))
+    ids = [
+        storage.put(fixtures / name) for name in ("exif_orient_6.jpg", "png_palette_trns.png", "tiff_cmyk_fogra39.tif")
+    ]
+    client = seaweedfs.client()
+    for key in SOURCE_KEYS:
+        client.put_object(
+            Bucket=env["S3_BUCKET"], Key=f"media/{key}", Body=(fixtures / FIXTURE_OF[Path(key).suffix]).read_bytes()
+        )
+    client.put_object(Bucket=env["S3_BUCKET"], Key="media/photos/readme.txt", Body=b"not an image")
+    return [*ids, *SOURCE_KEYS]
+
+
+def warm(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(main, ["warm", *args, "--json"], env=env)
+    return result.exit_code, json.loads(result.output.strip().splitlines()[-1])
+
+
+def stored(seaweedfs: SeaweedFS, bucket: str) -> dict[str, bytes]:
+    client = seaweedfs.client()
+    keys = [
+        item["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for item in page.get("Contents", [])
+    ]
+    return {
+        key[len("media/") :]: client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        for key in keys
+        if "upscale-" in key
+    }
+
+
+def test_warm_makes_the_presets_of_ids_and_sources_as_a_miss_would(
+    env: dict[str, str], seaweedfs: SeaweedFS, filled: list[str]
+) -> None:
+    code, summary = warm(env, "--all", "--jobs", "2")
+    assert code == 0, summary
+    assert summary["created"] == 2 * len(filled) and summary["ignored"] == 1 and summary["failed"] == []
+    made = stored(seaweedfs, env["S3_BUCKET"])
+    storage = Storage.from_settings(Settings.from_values(env))
+    expected = {storage.resize_key(reference, preset=name) for reference in filled for name in ("thumb", "hero")}
+    assert set(made) == expected
+    for key, data in made.items():
+        assert storage.remove(key)
+        assert storage.get(key).data == data, key
+    code, again = warm(env, "--all")
+    assert code == 0 and again["created"] == 0 and again["skipped"] == 2 * len(filled) and again["bytes"] == 0
+
+
+def test_three_shards_on_s3_make_everything_once(env: dict[str, str], seaweedfs: SeaweedFS, filled: list[str]) -> None:
+    created = 0
+    for index in range(3):
+        code, summary = warm(env, "--prefix", "", "--shard", f"{index}/3", "--jobs", "1")
+        assert code == 0 and summary["skipped"] == 0, summary
+        created += summary["created"]
+    assert created == 2 * len(filled) == len(stored(seaweedfs, env["S3_BUCKET"]))
+    code, summary = warm(env, "--prefix", "uploads/with space/")
+    assert code == 0 and summary["created"] == 0 and summary["skipped"] == 2
