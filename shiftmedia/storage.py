@@ -16,9 +16,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from .access import OriginalAccess
+from .answering import Answers
 from .backends import open_backend, open_sources
-from .backends.base import IMMUTABLE, Backend, check_key, content_type_for
-from .delivery import Derivative, Redirect, Served, front_serves, marked
+from .backends.base import Backend, check_key, content_type_for
+from .delivery import Derivative, Redirect, Served
 from .engine import Limits
 from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, NotFound, ShiftMediaError
 from .ids import id_folder, is_id, new_id
@@ -78,6 +79,7 @@ class Storage:
             backend, AccessSigner(secret_keys, original_url_expiry), public=public_originals, url_for=self.url_for_key
         )
         self.strip_gps = strip_gps
+        self._answers = Answers(backend, self._where, self.access, self._maker, self._verified)
         self.keys.url_paths = tuple({urlsplit(url("k")).path[:-1]: 0 for url in (self.url_for_key, backend.public_url)})
 
     @classmethod
@@ -221,15 +223,7 @@ class Storage:
         object has a second URL). A derivative's signature (:class:`BadSignature`), or an original's
         ``access`` token unless originals are public (:class:`PrivateOriginal`), is checked first.
         """
-        made = self._derivative_of(key, access)
-        try:
-            data = (self.backend if made else self._where.store_of(key)).read(key)
-        except NotFound:
-            if made is None:
-                raise
-            return self._served(self._maker.make(*made))
-        cache = IMMUTABLE if made is not None else self.access.cache_control
-        return Served(key, data, content_type_for(key), cache, "stored")
+        return self._answers.get(key, access)
 
     def deliver(self, key: str, *, redirect: bool, access: str | None = None) -> Served | Redirect:
         """What to answer for ``key``: the bytes, or (``redirect``) where they are served.
@@ -238,27 +232,7 @@ class Storage:
         (presigned when private), or the bytes when that front does not serve it (:mod:`shiftmedia.delivery`).
         A non-public original goes to the store's presigned URL, if it has one.
         """
-        if not redirect:
-            return self.get(key, access)
-        derivative = self._derivative_of(key, access)
-        store = self.backend if derivative else self._where.store_of(key)
-        exists = store.exists(key)
-        if derivative is None and not exists:
-            raise NotFound(f"no object {key}")
-        made = None if exists or derivative is None else self._maker.make(*derivative)
-        if derivative is None and not self.access.public:
-            signed = self.access.signed_url(key, store)
-            return Redirect(signed) if signed else self.get(key, access)
-        target = self.delivery_url(key)
-        if self.private:
-            return Redirect(target, made)
-        working = next((url for url in (marked(target), target) if front_serves(url)), None)
-        if working is not None:
-            return Redirect(working, made)
-        if made is not None:
-            return Served(key, made.data, made.content_type, IMMUTABLE, "served-front-failed", made)
-        cache = IMMUTABLE if derivative is not None else self.access.cache_control
-        return Served(key, store.read(key), content_type_for(key), cache, "served-front-failed")
+        return self._answers.deliver(key, redirect=redirect, access=access)
 
     def retired_derivatives(self) -> Iterator[str]:
         """Keys of stored derivatives that no current secret key verifies (signed with a retired one): the
@@ -279,18 +253,6 @@ class Storage:
     def check(self) -> None:
         """Raise :class:`~shiftmedia.errors.StorageError` unless the backend is reachable and usable."""
         self.backend.check()
-
-    # -- the checks before storage is touched ----------------------------------
-    def _derivative_of(self, key: str, access: str | None) -> tuple[str, str, ResizeSpec] | None:
-        """``(key, reference, spec)`` of a verified derivative key; ``None`` for an original's that may be read."""
-        if looks_like_derivative(key.rsplit("/", 1)[-1]):
-            return self._verified(key)
-        self._where.store_of(key)
-        self.access.check(key, access)
-        return None
-
-    def _served(self, made: Derivative) -> Served:
-        return Served(made.key, made.data, made.content_type, IMMUTABLE, "created" if made.rendered else "stored", made)
 
     def _verified(self, key_or_url: str) -> tuple[str, str, ResizeSpec]:
         """:meth:`verify`, then the output side limit."""

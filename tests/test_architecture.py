@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "shiftmedia.locations": 6,
     "shiftmedia.making": 6,
     "shiftmedia.inventory": 7,
+    "shiftmedia.answering": 7,
     "shiftmedia.storage": 8,
     "shiftmedia.commands": 9,
     "shiftmedia.warming": 9,
