@@ -4,12 +4,14 @@
 :meth:`~shiftmedia.storage.Storage.deliver`. Every check comes before storage
 is touched: a derivative's signature (and the output limit), or an original's
 access token unless originals are public. A key is exactly an original's or a
-derivative's; anything else is :class:`~shiftmedia.errors.InvalidKey`, so no
-object has a second URL.
+derivative's, or an original's media info (``<original key>.info.json``, read
+with the original's access rules and never redirected); anything else is
+:class:`~shiftmedia.errors.InvalidKey`, so no object has a second URL.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from .access import OriginalAccess
@@ -18,6 +20,7 @@ from .delivery import Derivative, Redirect, Served, front_serves, marked
 from .errors import NotFound
 from .locations import OriginalLocations
 from .making import Maker
+from .mediainfo import MediaInfo, is_info_key, reference_of_info
 from .spec import ResizeSpec, looks_like_derivative
 
 Verified = tuple[str, str, ResizeSpec]
@@ -33,16 +36,20 @@ class Answers:
         where: OriginalLocations,
         access: OriginalAccess,
         maker: Maker,
+        media: MediaInfo,
         verified: Callable[[str], Verified],
     ) -> None:
         self.store = store
         self._where = where
         self._access = access
         self._maker = maker
+        self._media = media
         self._verified = verified
 
     def get(self, key: str, access: str | None) -> Served:
         """The object at ``key``: stored (one read), or the signed derivative it names made now."""
+        if is_info_key(key):
+            return self._info(key, access)
         made = self._derivative_of(key, access)
         try:
             data = (self.store if made else self._where.store_of(key)).read(key)
@@ -59,7 +66,7 @@ class Answers:
         That is its public URL (presigned when private), or the bytes when the front does not serve it
         (:mod:`shiftmedia.delivery`). A non-public original goes to the store's presigned URL, if it has one.
         """
-        if not redirect:
+        if not redirect or is_info_key(key):
             return self.get(key, access)
         derivative = self._derivative_of(key, access)
         store = self.store if derivative else self._where.store_of(key)
@@ -80,6 +87,15 @@ class Answers:
             return Served(key, made.data, made.content_type, IMMUTABLE, "served-front-failed", made)
         cache = IMMUTABLE if derivative is not None else self._access.cache_control
         return Served(key, store.read(key), content_type_for(key), cache, "served-front-failed")
+
+    def _info(self, key: str, access: str | None) -> Served:
+        """The media info document at ``key``, with the access rules of its original; computed if missing."""
+        reference, original = reference_of_info(key)
+        self._access.check(key, access)
+        if self._where.key(reference) != original:
+            raise NotFound(f"no object {key}")
+        body = json.dumps(self._media.of(reference).to_json(), separators=(",", ":")).encode()
+        return Served(key, body, "application/json", self._access.cache_control, "stored")
 
     def _derivative_of(self, key: str, access: str | None) -> Verified | None:
         """``(key, reference, spec)`` of a verified derivative key; ``None`` for an original's that may be read."""

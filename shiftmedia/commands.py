@@ -1,4 +1,4 @@
-"""The storage verbs shared by ``shiftmedia`` and ``flask shiftmedia``: put, url, resize, delete.
+"""The storage verbs shared by ``shiftmedia`` and ``flask shiftmedia``: put, url, resize, info, delete.
 
 Each command asks the invocation for its :class:`~shiftmedia.storage.Storage`
 (:func:`storage_of`): the one an embedding app gave (:func:`use_storage`), or
@@ -199,5 +199,15 @@ def delete(ctx: click.Context, /, media_id: str, as_json: bool) -> None:
     emit(as_json, {"id": media_id, "deleted": count}, f"deleted {count} objects of {media_id}")
 
 
+@click.command()
+@click.argument("media_id", metavar="ID")
+@json_option
+@click.pass_context
+def info(ctx: click.Context, /, media_id: str, as_json: bool) -> None:
+    """Print the media info of ID (an id or a source key), computing and storing it if missing."""
+    facts = storage_of(ctx).info(media_id).to_json()
+    emit(as_json, {"id": media_id, **facts}, "\n".join(f"{name}: {value}" for name, value in facts.items()))
+
+
 #: The commands that work on a storage, in ``shiftmedia`` and in ``flask shiftmedia``.
-STORAGE_COMMANDS: tuple[click.Command, ...] = (put, url, resize, delete)
+STORAGE_COMMANDS: tuple[click.Command, ...] = (put, url, resize, info, delete)

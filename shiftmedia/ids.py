@@ -26,6 +26,8 @@ DEFAULT_STEM = "image"
 MAX_SOURCE_KEY_BYTES = 768
 #: The longest segment of a source key, in UTF-8 bytes (a file name on common file systems).
 MAX_SEGMENT_BYTES = 255
+#: What the key of an original's media info document adds to the original's (:mod:`shiftmedia.mediainfo`).
+INFO_SUFFIX = ".info.json"
 
 
 def new_id() -> str:
@@ -60,8 +62,8 @@ def check_source_key(key: str) -> str:
     one as ``/``), in ``/``-separated
     segments (none empty, none starting with ``.``, at most
     :data:`MAX_SEGMENT_BYTES` each), at most :data:`MAX_SOURCE_KEY_BYTES` in
-    all; never an id, a path through an id folder, or a name a derivative
-    could have, so a source key and an id's keys never meet.
+    all; never an id, a path through an id folder, a name a derivative could
+    have or a media info document's, so a source key and an id's keys never meet.
     """
     if not isinstance(key, str) or not key or _CONTROL_RE.search(key):
         raise InvalidKey("invalid source key")
@@ -78,6 +80,8 @@ def check_source_key(key: str) -> str:
         raise InvalidKey("a source key cannot be an id or lie in an id's folder")
     if looks_like_derivative(segments[-1]):
         raise InvalidKey("a source key cannot end in a derivative's name")
+    if key.endswith(INFO_SUFFIX):
+        raise InvalidKey(f"a source key cannot end in {INFO_SUFFIX}, the name of media info")
     return key
 
 

@@ -17,21 +17,30 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from .backends.base import Backend, ObjectInfo
+from .backends.base import Backend, ObjectInfo, content_type_for
 from .errors import InvalidKey, NotFound
-from .ids import check_source_key, id_folder, is_id, split_key
+from .ids import INFO_SUFFIX, check_source_key, id_folder, is_id, split_key
 from .keys import folder_of
 from .locations import OriginalLocations
+from .originals import is_original_name
 from .spec import looks_like_derivative
 
 
 @dataclass(frozen=True)
 class Original:
-    """A stored original: its reference (an id or a source key), its object, and its derivatives' file names."""
+    """A stored original: its reference (an id or a source key), its object, its derivatives' file names, and
+    whether its media info document is stored (``described``)."""
 
     reference: str
     info: ObjectInfo
     derivatives: frozenset[str]
+    described: bool = False
+
+    @property
+    def known_format(self) -> bool:
+        """Whether it is an id's original, or a source whose extension names a format shiftmedia reads (a
+        listing also finds a bucket's other objects: ``notes.txt`` is passed over, not tried)."""
+        return is_id(self.reference) or content_type_for(self.reference).startswith(("image/", "video/"))
 
 
 class Inventory:
@@ -48,11 +57,14 @@ class Inventory:
         """
         derivatives: dict[str, set[str]] = defaultdict(set)
         found: dict[str, tuple[str, ObjectInfo]] = {}
+        described: set[str] = set()
         shared = self._where.readable and self._where.sources is self._where.store
         for info in _listing(self._where.store, prefix):
             kind, reference, name = _classify(info.key, sources=shared)
             if kind == "derivative":
                 derivatives[reference].add(name)
+            elif kind == "info":
+                described.add(info.key[: -len(INFO_SUFFIX)])
             elif kind == "original" and reference not in found:
                 found[reference] = (info.key, info)
         if self._where.readable and not shared:
@@ -60,8 +72,8 @@ class Inventory:
                 kind, reference, _name = _classify(info.key, sources=True)
                 if kind == "original" and not is_id(reference):
                     found[reference] = (info.key, info)
-        for reference, (_key, info) in sorted(found.items(), key=lambda item: item[1][0]):
-            yield Original(reference, info, frozenset(derivatives.get(folder_of(reference), ())))
+        for reference, (key, info) in sorted(found.items(), key=lambda item: item[1][0]):
+            yield Original(reference, info, frozenset(derivatives.get(folder_of(reference), ())), key in described)
 
     def of(self, reference: str) -> Original:
         """The original ``reference`` names, with its derivatives (one listing of its folder); else :class:`NotFound`."""
@@ -73,11 +85,12 @@ class Inventory:
         }
         made = frozenset(name for name in names if looks_like_derivative(name))
         if not is_id(reference):
-            return Original(reference, self._where.sources_store().stat(check_source_key(reference)), made)
-        original = next((info for name, info in sorted(names.items()) if name not in made), None)
+            info = self._where.sources_store().stat(check_source_key(reference))
+            return Original(reference, info, made, self._where.store.exists(reference + INFO_SUFFIX))
+        original = next((info for name, info in sorted(names.items()) if is_original_name(name)), None)
         if original is None:
             raise NotFound(f"no media with id {reference}")
-        return Original(reference, original, made)
+        return Original(reference, original, made, original.key.rsplit("/", 1)[1] + INFO_SUFFIX in names)
 
     def derivative_keys(self) -> Iterator[str]:
         """The key of every derivative in the store (of ids and of sources), from one listing, in key order."""
@@ -95,7 +108,8 @@ def _listing(store: Backend, prefix: str) -> Iterator[ObjectInfo]:
 
 def _classify(key: str, *, sources: bool) -> tuple[str, str, str]:
     """``(kind, reference or folder, name)`` of a stored key: an ``original`` (of the id or source key it
-    gives), a ``derivative`` (of the folder it gives) or ``other``; sources only where the store holds them."""
+    gives), a ``derivative`` (of the folder it gives), media ``info`` (of the reference it gives) or
+    ``other``; sources only where the store holds them."""
     try:
         media_id, name = split_key(key)
     except InvalidKey:
@@ -103,7 +117,12 @@ def _classify(key: str, *, sources: bool) -> tuple[str, str, str]:
     else:
         if looks_like_derivative(name):
             return "derivative", id_folder(media_id), name
-        return "original", media_id, name
+        return ("original" if is_original_name(name) else "info"), media_id, name
+    if key.endswith(INFO_SUFFIX):
+        try:
+            return "info", check_source_key(key[: -len(INFO_SUFFIX)]), ""
+        except InvalidKey:
+            return "other", "", ""
     folder, _, name = key.rpartition("/")
     if folder and looks_like_derivative(name):
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .backends.base import Backend
 from .errors import InvalidKey, NotFound
-from .ids import NOT_AN_ID, check_source_key, is_id, split_key
+from .ids import INFO_SUFFIX, NOT_AN_ID, check_source_key, is_id, split_key
 from .originals import OriginalNames
 from .spec import looks_like_derivative
 
@@ -47,16 +47,17 @@ class OriginalLocations:
         return self.store
 
     def delete_resizes(self, key: str) -> int:
-        """Delete the resizes of the source ``key`` (the derivative names right under ``<key>/``), nothing else:
-        sources sharing the store (``photos/cat.jpg`` beside ``photos/``) are never touched."""
+        """Delete the resizes of the source ``key`` (the derivative names right under ``<key>/``) and its media
+        info, nothing else: sources sharing the store (``photos/cat.jpg`` beside ``photos/``) are never touched."""
         self.sources_store()
         folder = check_source_key(key) + "/"
         names = (info.key for info in self.store.list(folder))
-        return sum(
+        made = sum(
             self.store.delete(name)
             for name in list(names)
             if "/" not in name[len(folder) :] and looks_like_derivative(name[len(folder) :])
         )
+        return made + self.store.delete(key + INFO_SUFFIX)
 
     def read(self, reference: str, max_bytes: int) -> bytes:
         """The bytes of the original ``reference`` names, at most ``max_bytes``."""

@@ -11,14 +11,16 @@ import io
 import os
 import threading
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
 from . import privacy
 from .backends.base import Backend
-from .engine import Limits, probe
+from .engine import Limits
+from .engine.facts import MediaFacts, media_facts
 from .errors import LimitExceeded, NotFound
-from .ids import id_folder, safe_filename
+from .ids import INFO_SUFFIX, id_folder, safe_filename
 from .spec import looks_like_derivative
 
 Source = str | os.PathLike[str] | bytes | bytearray | IO[bytes]
@@ -47,7 +49,7 @@ class OriginalNames:
                 (
                     info.key.rsplit("/", 1)[1]
                     for info in self._backend.list(f"{folder}/")
-                    if "/" not in info.key[len(folder) + 1 :] and not looks_like_derivative(info.key.rsplit("/", 1)[1])
+                    if "/" not in info.key[len(folder) + 1 :] and is_original_name(info.key.rsplit("/", 1)[1])
                 ),
                 None,
             )
@@ -70,15 +72,21 @@ class OriginalNames:
             self._names.pop(media_id, None)
 
 
-def prepare(source: Source, filename: str | None, limits: Limits, *, strip_gps: bool) -> tuple[bytes, str]:
+def is_original_name(name: str) -> bool:
+    """Whether a file name in an id's folder can be its original's: not a derivative's, not media info's."""
+    return not looks_like_derivative(name) and not name.endswith(INFO_SUFFIX)
+
+
+def prepare(source: Source, filename: str | None, limits: Limits, *, strip_gps: bool) -> tuple[bytes, str, MediaFacts]:
     """An upload's bytes, checked (:func:`~shiftmedia.engine.probe`: an image within ``limits``, whole),
-    without its GPS position if asked, and the safe file name to store it under, with the detected
-    format's extension."""
+    without its GPS position if asked; the safe file name to store it under, with the detected format's
+    extension; and its media facts (:mod:`shiftmedia.engine.facts`), computed in the same pass."""
     data, default_name = read_source(source, limits.max_input_bytes)
-    info = probe(data, limits)
+    facts = media_facts(data, limits)
     if strip_gps:
-        data = privacy.strip_gps(data, info.format)
-    return data, safe_filename(filename or default_name, info.format)
+        data = privacy.strip_gps(data, facts.format)
+        facts = replace(facts, bytes=len(data))
+    return data, safe_filename(filename or default_name, facts.format), facts
 
 
 def read_source(source: Source, limit: int) -> tuple[bytes, str | None]:

@@ -21,12 +21,14 @@ from .backends import open_backend, open_sources
 from .backends.base import Backend, check_key, content_type_for
 from .delivery import Derivative, Redirect, Served
 from .engine import Limits
+from .engine.facts import MediaFacts
 from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, NotFound, ShiftMediaError
 from .ids import id_folder, is_id, new_id
 from .inventory import Inventory, Original
 from .keys import ResizeKeys, Size, split_reference
 from .locations import OriginalLocations
 from .making import Maker
+from .mediainfo import MediaInfo, info_key
 from .originals import Source, prepare
 from .presets import Presets
 from .scheduler import ResizeScheduler
@@ -74,12 +76,13 @@ class Storage:
         self._where = OriginalLocations(backend, sources or backend)
         self.keys.sources = self._where.readable
         self.inventory = Inventory(self._where)
+        self.media = MediaInfo(backend, self._where, limits)
         self._maker = Maker(backend, limits, self.scheduler, render_lease, self._where.read)
         self.access = OriginalAccess(
             backend, AccessSigner(secret_keys, original_url_expiry), public=public_originals, url_for=self.url_for_key
         )
         self.strip_gps = strip_gps
-        self._answers = Answers(backend, self._where, self.access, self._maker, self._verified)
+        self._answers = Answers(backend, self._where, self.access, self._maker, self.media, self._verified)
         self.keys.url_paths = tuple({urlsplit(url("k")).path[:-1]: 0 for url in (self.url_for_key, backend.public_url)})
 
     @classmethod
@@ -121,15 +124,18 @@ class Storage:
         ``source`` is a path, a binary file object or bytes: an image the engine decodes whole (checked by
         content, not by name), else :class:`InvalidImage` or :class:`LimitExceeded` and nothing is stored.
         ``filename`` (default: the path's name) is sanitised, with the detected format's extension;
-        ``strip_gps`` removes the position. The ``presets`` named, and the eager ones
-        (``SHIFTMEDIA_EAGER_PRESETS``), are made now; if one fails, the id is deleted and the error raised.
+        ``strip_gps`` removes the position. Its media info is stored beside it (:meth:`info`). The ``presets``
+        named, and the eager ones (``SHIFTMEDIA_EAGER_PRESETS``), are made now; if one fails, the id is
+        deleted and the error raised.
         """
         specs = self.keys.presets_of((*self.presets.eager, *presets))
-        data, name = prepare(source, filename, self.limits, strip_gps=self.strip_gps)
+        data, name, facts = prepare(source, filename, self.limits, strip_gps=self.strip_gps)
         media_id = new_id()
-        self.backend.write(f"{id_folder(media_id)}/{name}", data, content_type=content_type_for(name), if_absent=True)
+        key = f"{id_folder(media_id)}/{name}"
+        self.backend.write(key, data, content_type=content_type_for(name), if_absent=True)
         self._where.names.remember(media_id, name)
         try:
+            self.media.keep(key, facts)
             for spec in specs:
                 self.create_resize(self.keys.key(media_id, spec))
         except ShiftMediaError:
@@ -139,7 +145,8 @@ class Storage:
         return media_id
 
     def delete(self, media_id: str) -> int:
-        """Remove an id's original and every derivative, or a source key's derivatives (never the source)."""
+        """Remove an id's original, media info and derivatives, or a source key's (never the source)."""
+        self.media.forget(media_id)
         if not is_id(media_id):
             return self._where.delete_resizes(media_id)
         count = self.backend.delete_prefix(f"{id_folder(media_id)}/")
@@ -156,6 +163,16 @@ class Storage:
         """Every original (ids' and sources') whose key starts with ``prefix``, in key order, with the names of
         its stored derivatives: one listing of the store, and of the sources if apart (:mod:`.inventory`)."""
         return self.inventory.under(prefix)
+
+    def info(self, reference: str) -> MediaFacts:
+        """The media facts of an id's original or a source (size upright, format, frames, placeholder…): its
+        stored ``<original key>.info.json``, computed and stored now if missing (:mod:`.mediainfo`)."""
+        return self.media.of(reference)
+
+    def info_url(self, reference: str) -> str:
+        """Where a page reads :meth:`info` as JSON, with the access rules of the original's URL."""
+        self.info(reference)
+        return self.access.url(info_key(self.original_key(reference)), self.backend)
 
     def original_url(self, media_id: str) -> str:
         """The URL of an id's original: public, or one that expires (see :mod:`shiftmedia.access`)."""

@@ -20,6 +20,7 @@ shard from making one twice (one stored meanwhile counts as skipped).
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -27,10 +28,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from .backends.base import content_type_for
 from .errors import InvalidSpec, ShiftMediaError
-from .ids import is_id
 from .inventory import Original
+from .mediainfo import info_key
 from .settings import Settings
 from .storage import Storage
 
@@ -61,10 +61,16 @@ class Shard:
 
 @dataclass(frozen=True)
 class Task:
-    """The missing derivatives (signed keys) of one original."""
+    """The missing derivatives (signed keys) of one original, and the key of its media info if missing."""
 
     reference: str
     keys: tuple[str, ...]
+    info: str | None = None
+
+    @property
+    def count(self) -> int:
+        """How many objects the task makes."""
+        return len(self.keys) + (self.info is not None)
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,9 @@ class Plan:
     failed: list[Failure] = field(default_factory=list)
 
     @property
-    def derivatives(self) -> int:
-        """How many derivatives the tasks make."""
-        return sum(len(task.keys) for task in self.tasks)
+    def objects(self) -> int:
+        """How many objects (derivatives, media info documents) the tasks make."""
+        return sum(task.count for task in self.tasks)
 
 
 @dataclass(frozen=True)
@@ -109,10 +115,12 @@ def plan(
     prefix: str | None = None,
     references: Iterable[str] | None = None,
     shard: Shard = Shard(),
+    info: bool = False,
 ) -> Plan:
-    """The derivatives of ``presets`` missing for the originals under ``prefix`` (``""``: all) or named in
-    ``references``, in this ``shard``. Listed sources that no engine format names (by extension) are
-    ``ignored``; a reference that names no original is a failure."""
+    """The derivatives of ``presets`` (and, with ``info``, the media info documents) missing for the
+    originals under ``prefix`` (``""``: all) or named in ``references``, in this ``shard``. Listed sources
+    that no engine format names (by extension) are ``ignored``; a reference that names no original is a
+    failure."""
     specs = storage.keys.presets_of(presets)
     result = Plan()
     for original in _chosen(storage, prefix, references, result):
@@ -120,9 +128,10 @@ def plan(
             continue
         keys = [storage.keys.key(original.reference, spec) for spec in specs]
         missing = tuple(key for key in keys if key.rsplit("/", 1)[1] not in original.derivatives)
-        result.skipped += len(keys) - len(missing)
-        if missing:
-            result.tasks.append(Task(original.reference, missing))
+        document = info_key(original.info.key) if info and not original.described else None
+        result.skipped += len(keys) - len(missing) + (info and original.described)
+        if missing or document:
+            result.tasks.append(Task(original.reference, missing, document))
     return result
 
 
@@ -130,7 +139,7 @@ def _chosen(storage: Storage, prefix: str | None, references: Iterable[str] | No
     """The originals a plan covers; references that cannot be listed are noted as failures in ``into``."""
     if references is None:
         for original in storage.originals(prefix or ""):
-            if not is_id(original.reference) and not _readable(original.reference):
+            if not original.known_format:
                 into.ignored += 1
             else:
                 yield original
@@ -140,11 +149,6 @@ def _chosen(storage: Storage, prefix: str | None, references: Iterable[str] | No
             yield storage.inventory.of(reference)
         except ShiftMediaError as error:
             into.failed.append(Failure(reference, None, str(error)))
-
-
-def _readable(key: str) -> bool:
-    """Whether a source key's extension names a format the engine reads."""
-    return content_type_for(key).startswith(("image/", "video/"))
 
 
 def run(
@@ -181,7 +185,8 @@ def run(
                     del pending[future]
         except BrokenProcessPool:
             lost = [*pending.values(), *tasks]
-            for made in (Made(task.reference, key, error=WORKER_DIED) for task in lost for key in task.keys):
+            keys = ((task.reference, key) for task in lost for key in (*task.keys, *filter(None, [task.info])))
+            for made in (Made(reference, key, error=WORKER_DIED) for reference, key in keys):
                 progress(made)
                 results.append(made)
             return results
@@ -193,16 +198,24 @@ WORKER_DIED = "a worker process died (killed, or out of memory) before making it
 
 
 def make_task(task: Task, storage: Storage) -> list[Made]:
-    """Make ``task``'s derivatives with ``storage``; each result without its bytes."""
+    """Make ``task``'s media info and derivatives with ``storage``; each result without its bytes."""
+    done: list[Made] = []
+    if task.info is not None:
+        try:
+            document = json.dumps(storage.info(task.reference).to_json(), separators=(",", ":"))
+            done.append(Made(task.reference, task.info, len(document), created=True))
+        except ShiftMediaError as error:
+            done.append(Made(task.reference, task.info, error=str(error)))
     try:
-        return [
-            Made(task.reference, key, error=str(made))
-            if isinstance(made, ShiftMediaError)
-            else Made(task.reference, key, len(made.data), made.created)
-            for key, made in storage.make_missing(task.reference, task.keys)
-        ]
+        made = list(storage.make_missing(task.reference, task.keys))
     except ShiftMediaError as error:
-        return [Made(task.reference, key, error=str(error)) for key in task.keys]
+        return [*done, *(Made(task.reference, key, error=str(error)) for key in task.keys)]
+    return done + [
+        Made(task.reference, key, error=str(result))
+        if isinstance(result, ShiftMediaError)
+        else Made(task.reference, key, len(result.data), result.created)
+        for key, result in made
+    ]
 
 
 def _outcome(future: Future[list[Made]], task: Task) -> list[Made]:
@@ -211,7 +224,8 @@ def _outcome(future: Future[list[Made]], task: Task) -> list[Made]:
     if isinstance(error, BrokenProcessPool):
         raise error
     if error is not None:
-        return [Made(task.reference, key, error=f"{type(error).__name__}: {error}") for key in task.keys]
+        keys = (*task.keys, *filter(None, [task.info]))
+        return [Made(task.reference, key, error=f"{type(error).__name__}: {error}") for key in keys]
     return future.result()
 
 

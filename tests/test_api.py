@@ -68,7 +68,10 @@ def test_upload_sign_delete(api: FlaskClient, fixtures: Path, media_root: Path) 
     assert api.get(urls[1].removeprefix("http://media.test")).status_code == 200
 
     deleted = api.delete(f"/api/v1/media/{body['id']}", headers=AUTH)
-    assert deleted.status_code == 200 and deleted.get_json() == {"id": body["id"], "deleted": 3}
+    assert deleted.status_code == 200 and deleted.get_json() == {
+        "id": body["id"],
+        "deleted": 4,
+    }  # the original, its media info, two resizes
     assert not any(media_root.rglob("*.jpg"))
     assert api.delete(f"/api/v1/media/{body['id']}", headers=AUTH).status_code == 404
 

@@ -55,13 +55,13 @@ def test_round_trip(env: dict[str, str], fixtures: Path, tmp_path: Path) -> None
         assert image.size == (400, 300)
     assert run(env, "resize", signed["key"]).startswith("exists ")
     deleted = json.loads(run(env, "delete", put["id"], "--json"))
-    assert deleted == {"id": put["id"], "deleted": 2}
+    assert deleted == {"id": put["id"], "deleted": 3}  # the original, its media info, the resize
 
 
 def test_plain_output(env: dict[str, str], fixtures: Path) -> None:
     media_id, url = run(env, "put", str(fixtures / "png_palette_trns.png")).split()
     assert url.split("?access=")[0].endswith(".png") and media_id in url.replace("/", "-")
-    assert run(env, "delete", media_id).strip() == f"deleted 1 objects of {media_id}"
+    assert run(env, "delete", media_id).strip() == f"deleted 2 objects of {media_id}"
 
 
 def test_convert(env: dict[str, str], fixtures: Path, tmp_path: Path) -> None:

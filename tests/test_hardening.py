@@ -36,7 +36,9 @@ def make(root: Path, **extra: str) -> Flask:
 
 
 def stored(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    """The originals and derivatives stored (media info documents are tests/test_media_info.py's)."""
+    found = root.rglob("*") if root.exists() else ()
+    return sorted(p.relative_to(root).as_posix() for p in found if p.is_file() and not p.name.endswith(".info.json"))
 
 
 def media_path(app: Flask, media_id: str, size: str = "60x40", **options: object) -> str:

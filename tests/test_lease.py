@@ -29,6 +29,7 @@ from shiftmedia.errors import InvalidImage, InvalidKey, NotFound, Overloaded, St
 from shiftmedia.flask import get_storage
 from shiftmedia.ids import id_folder
 from shiftmedia.lease import LEASE_PREFIX, Lease, RenderLeases, is_lease_key, lease_key
+from shiftmedia.mediainfo import info_key
 from shiftmedia.migrate import selected
 from shiftmedia.storage import Storage
 
@@ -306,10 +307,11 @@ def test_nothing_of_a_lease_is_served_or_listed_as_an_original(app: Flask, image
         answer = app.test_client().get(path)
         assert answer.status_code in (400, 404) and lease.holder.encode() not in answer.data
     assert list(storage.retired_derivatives()) == []
-    assert [info.key for info in selected(storage.backend, derivatives=False)] == [storage.original_key(media_id)]
+    original = storage.original_key(media_id)
+    assert [info.key for info in selected(storage.backend, derivatives=False)] == [original, info_key(original)]
 
     storage.get(storage.resize_key(media_id, "30x30", format="png"))
-    assert storage.delete(media_id) == 2  # the original and its one derivative; the lease lives elsewhere
+    assert storage.delete(media_id) == 3  # the original, its media info and its derivative; not the lease
     assert leases_left(storage.backend) == [leased]
 
 

@@ -18,7 +18,9 @@ from .conftest import PUBLIC_URL, SECRET_KEYS, forge_signature
 
 
 def stored_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+    """The originals and derivatives stored (media info documents are tests/test_media_info.py's)."""
+    found = root.rglob("*") if root.exists() else ()
+    return sorted(p for p in found if p.is_file() and not p.name.endswith(".info.json"))
 
 
 def test_put_path_file_and_bytes(storage: Storage, fixtures: Path, media_root: Path) -> None:
@@ -191,7 +193,7 @@ def test_delete_removes_original_and_derivatives(storage: Storage, fixtures: Pat
     media_id = storage.put(fixtures / "png_palette_trns.png")
     for size in ("10x10", "20x20", "30x30"):
         storage.create_resize(storage.resize_key(media_id, size))
-    assert storage.delete(media_id) == 4
+    assert storage.delete(media_id) == 5  # the original, its media info and 3 derivatives
     assert not any(str(p).find(id_folder(media_id)) >= 0 for p in stored_files(media_root))
     assert storage.original_key(keep)
     with pytest.raises(NotFound):

@@ -6,8 +6,8 @@ settings from ``app.config``, every name carrying the extension's prefix
 :mod:`shiftmedia.settings`), builds a :class:`~shiftmedia.storage.Storage`
 (or takes the one given), registers the media endpoint under
 ``SHIFTMEDIA_URL_PREFIX`` (default ``/media``), the Jinja globals
-``media_url``, ``media_srcset`` and ``media_picture``, and the ``flask
-shiftmedia`` commands. Nothing is global: state lives in ``app.extensions``.
+``media_url``, ``media_srcset``, ``media_picture`` and ``media_info``, and
+the ``flask shiftmedia`` commands. Nothing is global: state lives in ``app.extensions``.
 
 A second instance with its own ``name`` (``ShiftMedia(app, name="private")``)
 reads ``SHIFTMEDIA_PRIVATE_*`` keys, mounts its own blueprint and is in
@@ -49,6 +49,7 @@ __all__ = [
     "get_metrics",
     "get_settings",
     "get_storage",
+    "media_info",
     "media_picture",
     "media_srcset",
     "media_url",
@@ -89,7 +90,7 @@ class ShiftMedia:
         app.register_blueprint(media_blueprint(self.name, self._state), url_prefix=settings.url_prefix)
         app.jinja_env.globals[self.name] = self
         if self.name == DEFAULT_NAME:
-            for helper in (media_url, media_srcset, media_picture):
+            for helper in (media_url, media_srcset, media_picture, media_info):
                 app.add_template_global(helper)
         app.cli.add_command(command_group(self.name, lambda: self.storage))
 
@@ -109,6 +110,10 @@ class ShiftMedia:
     def picture(self, media_id: str, size: Size, **options: Any) -> Markup:
         """:func:`~shiftmedia.flask.helpers.media_picture` with this extension's storage."""
         return helpers.media_picture(self.storage, media_id, size, **options)
+
+    def info(self, media_id: str) -> dict[str, Any]:
+        """:func:`~shiftmedia.flask.helpers.media_info` with this extension's storage."""
+        return helpers.media_info(self.storage, media_id)
 
     def _state(self) -> MediaState:
         return _state_of(self.name)
@@ -148,3 +153,8 @@ def media_srcset(media_id: str, size: Size, **options: Any) -> str:
 def media_picture(media_id: str, size: Size, **options: Any) -> Markup:
     """Template helper: a ``<picture>`` (see :func:`shiftmedia.flask.helpers.media_picture`)."""
     return helpers.media_picture(get_storage(), media_id, size, **options)
+
+
+def media_info(media_id: str) -> dict[str, Any]:
+    """Template helper: an original's media info (see :func:`shiftmedia.flask.helpers.media_info`)."""
+    return helpers.media_info(get_storage(), media_id)

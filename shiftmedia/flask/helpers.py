@@ -1,17 +1,19 @@
-"""Template helpers: an original's URL, a signed resize URL, a ``srcset``, a ``<picture>``.
+"""Template helpers: an original's URL, a signed resize URL, a ``srcset``, a ``<picture>``, media info.
 
 Each takes the :class:`~shiftmedia.storage.Storage` to sign with; the
 extension binds them to its storage as the Jinja globals ``media_url``,
-``media_srcset`` and ``media_picture``.
+``media_srcset``, ``media_picture`` and ``media_info``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from markupsafe import Markup, escape
 
+from ..engine.plan import make_plan
+from ..errors import ShiftMediaError
 from ..spec import parse_size
 from ..storage import Size, Storage
 
@@ -73,7 +75,9 @@ def media_picture(
     """A ``<picture>`` with AVIF/WebP sources and a JPEG ``<img>``.
 
     The format is part of every URL, so this is safe behind any CDN with no
-    ``Vary: Accept``. Quality, if given, applies to every lossy format.
+    ``Vary: Accept``. Quality, if given, applies to every lossy format. The
+    ``<img>`` carries the ``width`` and ``height`` the resize will have (see
+    :func:`output_size`), so the page keeps its layout while it loads.
     """
     sources = "".join(
         f'<source type="image/{fmt}" srcset="{escape(media_srcset(storage, media_id, size, format=fmt, **options))}">'
@@ -81,10 +85,27 @@ def media_picture(
     )
     src = media_url(storage, media_id, size, format=fallback, **options)
     fallback_srcset = media_srcset(storage, media_id, size, format=fallback, **options)
-    width, height = parse_size(size)
+    width, height = output_size(storage, media_id, size, options)
     dims = "".join(f' {name}="{value}"' for name, value in (("width", width), ("height", height)) if value)
     img = (
         f'<img src="{escape(src)}" srcset="{escape(fallback_srcset)}" alt="{escape(alt)}"'
         f'{dims} loading="{escape(loading)}" decoding="async">'
     )
     return Markup(f"<picture>{sources}{img}</picture>")
+
+
+def media_info(storage: Storage, media_id: str) -> dict[str, Any]:
+    """The media info of an original (:meth:`~shiftmedia.storage.Storage.info`) as a dict, for templates:
+    ``width``, ``height``, ``blurhash``, ``dominant_color``…"""
+    return storage.info(media_id).to_json()
+
+
+def output_size(storage: Storage, media_id: str, size: Size, options: Mapping[str, Any]) -> tuple[int, int]:
+    """The size the resize of ``size`` with ``options`` will have, planned from the original's media info;
+    where that cannot be read (an unknown id), the size asked for, ``0`` for a side left to the aspect."""
+    try:
+        facts = storage.info(media_id)
+        spec = storage.keys.spec(size, None, {name: value for name, value in options.items() if name != "format"})
+        return make_plan((facts.width, facts.height), spec, storage.limits).canvas
+    except ShiftMediaError:
+        return parse_size(size)

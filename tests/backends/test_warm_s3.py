@@ -100,3 +100,15 @@ def test_three_shards_on_s3_make_everything_once(env: dict[str, str], seaweedfs:
     assert created == 2 * len(filled) == len(stored(seaweedfs, env["S3_BUCKET"]))
     code, summary = warm(env, "--prefix", "uploads/with space/")
     assert code == 0 and summary["created"] == 0 and summary["skipped"] == 2
+
+
+def test_ls_lists_ids_and_sources_with_their_sizes(env: dict[str, str], filled: list[str]) -> None:
+    result = CliRunner().invoke(main, ["ls", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)
+    assert sorted(row["reference"] for row in listed["originals"]) == sorted(filled)
+    assert listed["ignored"] == 1, "photos/readme.txt"
+    sizes = {row["reference"]: (row["width"], row["height"]) for row in listed["originals"]}
+    assert sizes["photos/2024/cat.jpg"] == (1800, 1200) and sizes["日本/写真.webp"] == (300, 300)
+    manifest = json.loads(CliRunner().invoke(main, ["ls", "--prefix", "uploads/", "--manifest"], env=env).output)
+    assert [image["key"] for image in manifest["images"]] == ["uploads/with space/ünïcödé + 100%.png"]
