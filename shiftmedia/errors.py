@@ -65,6 +65,10 @@ class AccessDenied(StorageError):
     """The storage backend refused the operation with the configured credentials."""
 
 
+class ObjectChanged(StorageError):
+    """A stored object was replaced while it was being read: reading on would mix two versions."""
+
+
 class Overloaded(ShiftMediaError):
     """Too many resizes are running; this one waited past its time budget."""
 

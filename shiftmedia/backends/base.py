@@ -105,6 +105,17 @@ class Backend(ABC):
     def open(self, key: str) -> BinaryIO:
         """A readable binary stream of the object; the caller closes it."""
 
+    @abstractmethod
+    def open_seekable(self, key: str) -> tuple[BinaryIO, ObjectInfo]:
+        """A seekable binary stream of the object and its :class:`ObjectInfo`; the caller closes the stream.
+
+        The info is known before any byte is read (a response's headers go out
+        first), and describes the very bytes the stream gives: an object
+        replaced meanwhile is either still read whole in its opened version, or
+        refused with :class:`~shiftmedia.errors.ObjectChanged`, never mixed.
+        Reading at or past the end gives ``b""``.
+        """
+
     def read(self, key: str, max_bytes: int | None = None) -> bytes:
         """The whole object; :class:`LimitExceeded` if it is over ``max_bytes``."""
         with self.open(key) as stream:

@@ -67,6 +67,20 @@ class LocalBackend(Backend):
         except OSError as exc:
             raise StorageError(f"cannot read {key}: {exc.strerror}") from None
 
+    def open_seekable(self, key: str) -> tuple[BinaryIO, ObjectInfo]:
+        """The open file, and its info from ``fstat`` of that same file.
+
+        A write renames a new file over the old one, so the open file keeps the
+        version it was opened on, and its info describes that version.
+        """
+        stream = self.open(key)
+        try:
+            st = os.fstat(stream.fileno())
+        except OSError as exc:
+            stream.close()
+            raise StorageError(f"cannot stat {key}: {exc.strerror}") from None
+        return stream, _info(key, st)
+
     def write(
         self,
         key: str,

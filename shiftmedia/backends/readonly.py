@@ -34,6 +34,9 @@ class ReadOnly(Backend):
     def open(self, key: str) -> BinaryIO:
         return self.backend.open(key)
 
+    def open_seekable(self, key: str) -> tuple[BinaryIO, ObjectInfo]:
+        return self.backend.open_seekable(key)
+
     def read(self, key: str, max_bytes: int | None = None) -> bytes:
         return self.backend.read(key, max_bytes)
 

@@ -3,7 +3,8 @@
 :class:`S3Backend` is the :class:`~shiftmedia.backends.base.Backend`; the
 modules beside it each hold one part of it: :mod:`.client` (the boto3 client
 from :class:`~shiftmedia.settings.S3Settings`), :mod:`.errors` (library
-failures as shiftmedia exceptions), :mod:`.streams`, :mod:`.multipart`,
+failures as shiftmedia exceptions), :mod:`.streams`, :mod:`.ranged` (seekable
+reads of one version, by ranged GETs), :mod:`.multipart`,
 :mod:`.listing`, :mod:`.breaker` (a store that stops answering costs one
 timeout, then calls fail fast), :mod:`.health` (the readiness check, in about
 two seconds), and :mod:`.bucket` (website routing, CORS and policy set-up,

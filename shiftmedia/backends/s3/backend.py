@@ -36,6 +36,7 @@ from . import errors, listing, multipart
 from .breaker import Breaker
 from .client import bucket_url, make_client
 from .health import HealthCheck
+from .ranged import Ranged
 from .streams import Body, Prepended, buffered, read_up_to
 
 if TYPE_CHECKING:
@@ -162,6 +163,12 @@ class S3Backend(Backend):
     def open(self, key: str) -> BinaryIO:
         """The object's body, streamed from a GET; nothing is buffered beyond one read."""
         return self._get(key)[0]
+
+    def open_seekable(self, key: str) -> tuple[BinaryIO, ObjectInfo]:
+        """The info from a HEAD, and a stream of ranged GETs of that version, sent as it is read (:mod:`.ranged`)."""
+        info = self.stat(key)
+        raw = Ranged(self._client, self.bucket, self._full(key), info.size, info.etag, self.breaker.observe)
+        return buffered(raw, READ_BUFFER), info
 
     def read(self, key: str, max_bytes: int | None = None) -> bytes:
         """The whole object; refuses an over-long one from its Content-Length before downloading."""

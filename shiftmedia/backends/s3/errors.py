@@ -4,8 +4,8 @@
 error codes and HTTP statuses are sorted into tables (missing object, denied,
 store unavailable, conditional-write conflict), transport failures mean the
 store is unreachable, and so does an attempt the circuit breaker refused
-(:class:`~.breaker.CircuitOpen`). :func:`request` and :func:`conditional` run one client
-call through it, so nothing else in the backend catches library exceptions by
+(:class:`~.breaker.CircuitOpen`). :func:`request`, :func:`conditional` and :func:`matching`
+run one client call through it, so nothing else in the backend catches library exceptions by
 hand. Messages name the bucket, key and operation, never credentials: they
 are built from those and from error codes and class names only.
 """
@@ -19,7 +19,7 @@ import botocore.exceptions as bce
 from boto3.exceptions import Boto3Error
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from ...errors import AccessDenied, NotFound, ShiftMediaError, StorageError, StorageUnavailable
+from ...errors import AccessDenied, NotFound, ObjectChanged, ShiftMediaError, StorageError, StorageUnavailable
 from .breaker import CircuitOpen
 
 T = TypeVar("T")
@@ -90,6 +90,14 @@ def is_conflict(exc: BaseException) -> bool:
     return code in CONFLICT_CODES or status in (409, 412)
 
 
+def is_replaced(exc: BaseException) -> bool:
+    """True when ``exc`` is the store refusing a read whose ``If-Match`` no longer names the object (412)."""
+    if not isinstance(exc, bce.ClientError):
+        return False
+    code, status = error_code(exc)
+    return code == "PreconditionFailed" or status == 412
+
+
 def translate(exc: BaseException, operation: str, bucket: str, key: str | None) -> ShiftMediaError:
     """The shiftmedia exception for a failure of ``operation`` on ``key`` (full key; ``None``: the bucket).
 
@@ -152,3 +160,13 @@ def conditional(operation: str, bucket: str, key: str, fn: Callable[..., object]
             return False
         raise translate(exc, operation, bucket, key) from None
     return True
+
+
+def matching(operation: str, bucket: str, key: str, fn: Callable[..., T], **kwargs: Any) -> T:
+    """Like :func:`request` for a read carrying ``If-Match``: :class:`ObjectChanged` when the object was replaced."""
+    try:
+        return fn(**kwargs)
+    except LIBRARY_ERRORS as exc:
+        if is_replaced(exc):
+            raise ObjectChanged(f"s3://{bucket}/{key} was replaced while it was read") from None
+        raise translate(exc, operation, bucket, key) from None
