@@ -27,7 +27,8 @@ APT_PACKAGES := \
 	'nginx=the CDN origin failover and self-hosting sites the tests start on free ports' \
 	'chromium=a real browser loading <img> tags' \
 	'systemd=systemd-analyze checks the shipped unit file' \
-	'libnss-myhostname=resolves *.localhost to loopback, for LocalStack'"'"'s website endpoints' 
+	'libnss-myhostname=resolves *.localhost to loopback, for LocalStack'"'"'s website endpoints' \
+	'ffmpeg=encodes the test clips PyAV cannot write, and is the video benchmark'"'"'s peer' 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export SHIFTMEDIA_WEED := $(abspath $(SEAWEED_VENV)/bin/weed)

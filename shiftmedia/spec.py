@@ -12,7 +12,8 @@ Sides are ``0`` ("from the aspect ratio", ``fit`` only, one side) or a
 number without leading zeros; ``mode`` is ``fit``, ``fill``, ``pad`` or
 ``crop`` (the ``r`` option's source rectangle, scaled as ``fill``); ``quality``
 is 1-100 for jpg/webp/avif and ``0`` for png/gif. Options follow in a fixed
-order, only where they differ from the default: ``r<x>x<y>x<w>x<h>`` (crop
+order, only where they differ from the default: ``t<seconds>`` (a video's frame
+at that time, ``t0.5`` to ``t99999.999``; none: its representative frame), ``r<x>x<y>x<w>x<h>`` (crop
 rectangle, upright pixels), ``g<gravity>`` (a compass point, or ``f<x>x<y>`` a
 focal point in thousandths), ``bg<rrggbb|rrggbbaa>`` (pad, and jpg's
 flattening) and ``icc`` (keep the source's profile). ``ext`` is the format.
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from .errors import InvalidSpec
 
@@ -45,7 +46,7 @@ _STEM = (
     r"-(?P<mode>[a-z]+)"
     r"-(?P<quality>0|[1-9][0-9]?|100)"
     r"-(?P<upscale>upscale|noupscale)"
-    r"(?P<options>(?:-[a-z][a-z0-9]*)*)"
+    r"(?P<options>(?:-(?:[a-z][a-z0-9]*|t[0-9]+\.[0-9]+))*)"
 )
 _UNSIGNED_RE = re.compile(rf"{_STEM}\.(?P<ext>[a-z]+)")
 _SIGNED_RE = re.compile(rf"{_STEM}-(?P<signature>{_SIGNATURE})\.(?P<ext>[a-z]+)")
@@ -54,6 +55,8 @@ _HEX_RE = re.compile(r"[0-9a-f]{6}(?:[0-9a-f]{2})?")
 _NUMBER = r"(?:0|[1-9][0-9]{0,4})"
 _FOCAL_RE = re.compile(r"f(0|[1-9][0-9]{0,2}|1000)x(0|[1-9][0-9]{0,2}|1000)")
 _RECT_RE = re.compile(rf"({_NUMBER})x({_NUMBER})x({_NUMBER})x({_NUMBER})")
+_TIME_RE = re.compile(r"t(0|[1-9][0-9]{0,4})(?:\.([0-9]{0,2}[1-9]))?")
+MAX_TIME_MS: Final = 99_999_999  # the latest frame time a name spells: 99999.999 s, past 27 hours
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class ResizeSpec:
     background: str = DEFAULT_BACKGROUND
     rect: tuple[int, int, int, int] | None = None
     keep_icc: bool = False
+    time_ms: int | None = None
 
     def __post_init__(self) -> None:
         _check_int("width", self.width)
@@ -117,6 +121,8 @@ class ResizeSpec:
                 raise InvalidSpec("the crop rectangle needs x, y >= 0 and a width and height >= 1")
         if not isinstance(self.keep_icc, bool):
             raise InvalidSpec("keep_icc must be a boolean")
+        if self.time_ms is not None and (type(self.time_ms) is not int or not 0 < self.time_ms <= MAX_TIME_MS):
+            raise InvalidSpec("a frame time is 0.001 to 99999.999 s; none means the representative frame")
         if not isinstance(self.background, str) or not _HEX_RE.fullmatch(self.background):
             raise InvalidSpec("background must be lowercase hex rrggbb or rrggbbaa")
         if len(self.background) == 8 and self.background.endswith("ff"):
@@ -139,6 +145,7 @@ class ResizeSpec:
         background: str | None = None,
         rect: tuple[int, int, int, int] | None = None,
         keep_icc: bool = False,
+        time: float | None = None,
     ) -> ResizeSpec:
         """Build a spec from friendly arguments, filling per-format defaults.
 
@@ -147,7 +154,8 @@ class ResizeSpec:
         ``format`` accepts ``jpeg`` for ``jpg``; ``gravity`` accepts a focal
         point as ``(x, y)`` fractions of the width and height; ``background``
         accepts a leading ``#`` and upper case; ``rect`` (crop mode) is
-        ``(x, y, width, height)`` in pixels of the upright source.
+        ``(x, y, width, height)`` in pixels of the upright source; ``time``
+        picks a video's frame, in seconds (to the millisecond).
         """
         width, height = parse_size(size)
         if not isinstance(format, str | None) or not isinstance(background, str | None):
@@ -161,7 +169,8 @@ class ResizeSpec:
         else:
             raise InvalidSpec(f"format must be one of {', '.join(FORMATS)}")
         bg = DEFAULT_BACKGROUND if background is None else _normalise_colour(background)
-        return cls(width, height, mode, q, upscale, fmt, _normalise_gravity(gravity), bg, rect, keep_icc)
+        gravity_token = _normalise_gravity(gravity)
+        return cls(width, height, mode, q, upscale, fmt, gravity_token, bg, rect, keep_icc, _milliseconds(time))
 
     @classmethod
     def parse(cls, name: str) -> ResizeSpec:
@@ -175,6 +184,8 @@ class ResizeSpec:
     def options(self) -> tuple[str, ...]:
         """The option tokens of the name, in canonical order."""
         tokens = []
+        if self.time_ms is not None:
+            tokens.append(f"t{self.time_ms // 1000}" + f".{self.time_ms % 1000:03d}".rstrip("0").rstrip("."))
         if self.rect is not None:
             tokens.append("r" + "x".join(str(v) for v in self.rect))
         if self.gravity != "c":
@@ -188,14 +199,8 @@ class ResizeSpec:
     @property
     def stem(self) -> str:
         """The name without signature and extension."""
-        parts = [
-            f"{self.width}x{self.height}",
-            self.mode,
-            str(self.quality),
-            "upscale" if self.upscale else "noupscale",
-            *self.options,
-        ]
-        return "-".join(parts)
+        upscale = "upscale" if self.upscale else "noupscale"
+        return "-".join((f"{self.width}x{self.height}", self.mode, str(self.quality), upscale, *self.options))
 
     def name(self) -> str:
         """The canonical unsigned name, the string that gets signed."""
@@ -237,33 +242,25 @@ def parse_size(size: str | int | tuple[int, int]) -> tuple[int, int]:
 
 
 def _from_match(match: re.Match[str]) -> ResizeSpec:
-    gravity = "c"
-    background = DEFAULT_BACKGROUND
-    rect = None
-    keep_icc = False
+    found: dict[str, Any] = {}
     for token in match["options"].split("-")[1:]:
         rect_match = _RECT_RE.fullmatch(token[1:]) if token.startswith("r") else None
-        if token.startswith("bg"):
-            background = token[2:]
+        time_match = _TIME_RE.fullmatch(token)
+        if time_match:
+            found["time_ms"] = int(time_match[1]) * 1000 + int((time_match[2] or "").ljust(3, "0"))
+        elif token.startswith("bg"):
+            found["background"] = token[2:]
         elif token.startswith("g"):
-            gravity = token[1:]
+            found["gravity"] = token[1:]
         elif rect_match:
-            rect = (int(rect_match[1]), int(rect_match[2]), int(rect_match[3]), int(rect_match[4]))
+            found["rect"] = tuple(int(value) for value in rect_match.groups())
         elif token == "icc":
-            keep_icc = True
+            found["keep_icc"] = True
         else:
             raise InvalidSpec("unknown option")
+    upscale = match["upscale"] == "upscale"
     spec = ResizeSpec(
-        width=int(match["width"]),
-        height=int(match["height"]),
-        mode=match["mode"],
-        quality=int(match["quality"]),
-        upscale=match["upscale"] == "upscale",
-        format=match["ext"],
-        gravity=gravity,
-        background=background,
-        rect=rect,
-        keep_icc=keep_icc,
+        int(match["width"]), int(match["height"]), match["mode"], int(match["quality"]), upscale, match["ext"], **found
     )
     if spec.options != tuple(match["options"].split("-")[1:]):
         raise InvalidSpec("options must be written once each, in canonical order, without defaults")
@@ -278,6 +275,13 @@ def _normalise_gravity(value: str | tuple[float, float]) -> str:
         x, y = (round(v * 1000) for v in value)
         return f"f{x}x{y}"
     raise InvalidSpec("a focal point is (x, y) with each between 0 and 1")
+
+
+def _milliseconds(seconds: float | None) -> int | None:
+    """A frame time in seconds as whole milliseconds; one that no name spells is refused."""
+    if seconds is None or (type(seconds) in (int, float) and 0 < seconds < 1e5):
+        return None if seconds is None else round(seconds * 1000)
+    raise InvalidSpec("a frame time is 0.001 to 99999.999 s; none means the representative frame")
 
 
 def _normalise_colour(value: str) -> str:

@@ -74,6 +74,8 @@ def test_every_setting_is_typed() -> None:
         ("SHIFTMEDIA_MAX_PIXELS", "many"),
         ("SHIFTMEDIA_MAX_PIXELS", "0"),
         ("SHIFTMEDIA_MAX_INPUT_BYTES", "-1"),
+        ("SHIFTMEDIA_MAX_DURATION", "0"),
+        ("SHIFTMEDIA_MAX_FPS", "29.97"),
         ("SHIFTMEDIA_RESIZE_TIMEOUT", "0"),
         ("SHIFTMEDIA_PUBLIC_URL", "ftp://host/media"),
         ("SHIFTMEDIA_URL_PREFIX", "/"),
@@ -212,3 +214,18 @@ def test_unknown_app_config_key_warns() -> None:
 def test_secrets_stay_out_of_reprs() -> None:
     settings = Settings.from_values({"S3_ACCESS_KEY_ID": "AKID", "S3_SECRET_ACCESS_KEY": "very-secret-value"})
     assert "very-secret-value" not in repr(settings)
+
+
+def test_video_limits_are_read_like_the_others() -> None:
+    settings = Settings.from_values(
+        {
+            "SHIFTMEDIA_MAX_VIDEO_BYTES": "1048576",
+            "SHIFTMEDIA_MAX_DURATION": "60",
+            "SHIFTMEDIA_MAX_FPS": "30",
+            "SHIFTMEDIA_MAX_DECODE_PIXELS": "5000000",
+        }
+    )
+    assert settings.limits == Limits(max_video_bytes=1048576, max_duration=60, max_fps=30, max_decode_pixels=5_000_000)
+    defaults = Settings.from_values({}).limits
+    assert (defaults.max_video_bytes, defaults.max_duration, defaults.max_fps) == (512 * 1024 * 1024, 3 * 3600, 240)
+    assert defaults.max_decode_pixels == 1000 * 1920 * 1080

@@ -12,6 +12,7 @@ from shiftmedia.spec import (
     GRAVITIES,
     LOSSY_FORMATS,
     MAX_SIDE,
+    MAX_TIME_MS,
     MODES,
     ResizeSpec,
     looks_like_derivative,
@@ -52,6 +53,16 @@ SIG = "A" * 20 + "-_" + "b" * 20 + "w"
             "300x300-crop-80-upscale-r0x0x9x9-gn.webp",
         ),
         (ResizeSpec.create("64x64", keep_icc=True, format="avif"), "64x64-fit-60-noupscale-icc.avif"),
+        (ResizeSpec.create("400x300", format="jpg", time=12.5), "400x300-fit-85-noupscale-t12.5.jpg"),
+        (ResizeSpec.create("400x300", format="jpg", time=12), "400x300-fit-85-noupscale-t12.jpg"),
+        (ResizeSpec.create("400x300", format="jpg", time=0.25), "400x300-fit-85-noupscale-t0.25.jpg"),
+        (ResizeSpec.create("400x300", format="jpg", time=0.1 + 0.2), "400x300-fit-85-noupscale-t0.3.jpg"),
+        (ResizeSpec.create("400x300", format="jpg", time=3600.0005), "400x300-fit-85-noupscale-t3600.jpg"),
+        (ResizeSpec.create("400x300", format="jpg", time=1.007), "400x300-fit-85-noupscale-t1.007.jpg"),
+        (
+            ResizeSpec.create("300x0", mode="crop", rect=(1, 2, 3, 4), gravity="n", keep_icc=True, time=99999.999),
+            "300x0-crop-80-noupscale-t99999.999-r1x2x3x4-gn-icc.webp",
+        ),
     ],
 )
 def test_canonical_names(spec: ResizeSpec, name: str) -> None:
@@ -103,6 +114,23 @@ def test_canonical_names(spec: ResizeSpec, name: str) -> None:
         "400x300-fit-80-noupscale-icc-icc.webp",
         "400x300-fit-80-noupscale-icc-bg000000.jpg",
         "400x300-fit-80-noupscale-iccx.webp",
+        "400x300-fit-80-noupscale-t0.webp",
+        "400x300-fit-80-noupscale-t0.0.webp",
+        "400x300-fit-80-noupscale-t00.5.webp",
+        "400x300-fit-80-noupscale-t012.webp",
+        "400x300-fit-80-noupscale-t12.50.webp",
+        "400x300-fit-80-noupscale-t12.0.webp",
+        "400x300-fit-80-noupscale-t12..webp",
+        "400x300-fit-80-noupscale-t12.webp.webp",
+        "400x300-fit-80-noupscale-t.5.webp",
+        "400x300-fit-80-noupscale-t1.0001.webp",
+        "400x300-fit-80-noupscale-t1e3.webp",
+        "400x300-fit-80-noupscale-t-1.webp",
+        "400x300-fit-80-noupscale-t100000.webp",
+        "400x300-fit-80-noupscale-t1-t2.webp",
+        "400x300-fit-80-noupscale-icc-t1.webp",
+        "400x300-fit-80-noupscale-T1.webp",
+        "400x300-fit-80-noupscale-t1.5x.webp",
     ],
 )
 def test_rejects_non_canonical(name: str) -> None:
@@ -117,6 +145,25 @@ def test_signed_name_round_trip() -> None:
     assert parse_signed_name(name) == (spec, SIG)
 
 
+def test_a_frame_time_round_trips_signed() -> None:
+    spec = ResizeSpec.create("400x225", format="jpg", time=12.5)
+    name = spec.signed_name(SIG)
+    assert name == f"400x225-fit-85-noupscale-t12.5-{SIG}.jpg"
+    assert parse_signed_name(name) == (spec, SIG)
+    assert spec.time_ms == 12500
+
+
+@pytest.mark.parametrize("time", [0, 0.0004, -1, 100000, float("nan"), float("inf"), True, "12.5"])
+def test_create_refuses_a_frame_time_no_name_spells(time: object) -> None:
+    with pytest.raises(InvalidSpec, match="frame time"):
+        ResizeSpec.create("400x300", time=time)  # type: ignore[arg-type]
+
+
+def test_no_time_is_the_representative_frame() -> None:
+    assert ResizeSpec.create("400x300").time_ms is None
+    assert ResizeSpec.create("400x300", time=None) == ResizeSpec.create("400x300")
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -125,6 +172,7 @@ def test_signed_name_round_trip() -> None:
         f"400x300-fit-80-noupscale-{SIG}x.webp",
         f"400x300-fit-80-noupscale-{SIG.replace('A', '=', 1)}.webp",
         f"400x300-fit-80-noupscale-gne-{SIG}.webp",
+        f"400x300-fit-80-noupscale-t1.50-{SIG}.webp",
     ],
 )
 def test_signed_name_rejects(name: str) -> None:
@@ -183,8 +231,9 @@ def specs(draw: st.DrawFn) -> ResizeSpec:
         rect = draw(
             st.tuples(st.integers(0, 99999), st.integers(0, 99999), st.integers(1, 99999), st.integers(1, 99999))
         )
+    time_ms = draw(st.none() | st.integers(1, MAX_TIME_MS))
     return ResizeSpec(
-        width, height, mode, quality, draw(st.booleans()), fmt, gravity, background, rect, draw(st.booleans())
+        width, height, mode, quality, draw(st.booleans()), fmt, gravity, background, rect, draw(st.booleans()), time_ms
     )
 
 

@@ -1,6 +1,7 @@
 """The image engine: resize encoded images with Pillow, safely and reproducibly.
 
-:func:`render` turns original bytes and a :class:`~shiftmedia.spec.ResizeSpec`
+:func:`render` turns original bytes (an image, or a video: one frame of it,
+decoded by the optional PyAV) and a :class:`~shiftmedia.spec.ResizeSpec`
 into a :class:`Rendered` derivative; :func:`resize_bytes` is the same for
 callers that want bytes only; :func:`probe` checks an upload. Every entry point
 enforces :class:`Limits` and raises only :class:`~shiftmedia.errors.ShiftMediaError`

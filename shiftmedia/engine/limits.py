@@ -14,6 +14,14 @@ the encoder, and quantising a GIF or encoding a WebP costs far more per pixel
 than decoding). The defaults are measured (README, Security): one request at
 the limits of all three at once takes under 20 s and 512 MiB on a 2-core
 machine.
+
+A video original has limits of its own, as its header gives other numbers:
+the file's bytes (``max_video_bytes``: a video is read whole into memory for
+a render, so this bounds the memory of one), its duration and frame rate
+(``max_duration``, ``max_fps``), a frame's pixels (``max_pixels``, as for a
+photo) and the pixels a render may decode to reach the frame it shows
+(``max_decode_pixels``: the frames from the keyframe before the time to the
+frame at it, which only the file's keyframe spacing bounds).
 """
 
 from __future__ import annotations
@@ -35,6 +43,13 @@ class Limits:
     height). A still image and a one-frame output are bounded by
     ``max_pixels`` and ``max_output_side`` alone, so raising either never
     needs the animation limits raised with it.
+
+    A video is bounded by ``max_video_bytes`` instead of ``max_input_bytes``,
+    ``max_duration`` seconds, ``max_fps`` frames per second and ``max_pixels``
+    per frame, all read from its header; a render decodes at most
+    ``max_decode_pixels`` (1000 frames of 1920×1080 by default: 33 s of
+    30 fps video between two keyframes, where phones and encoders put one
+    every 1 to 10 s).
     """
 
     max_pixels: int = 40_000_000
@@ -43,6 +58,10 @@ class Limits:
     max_frame_pixels: int = 32_000_000
     max_frames: int = 1000
     max_output_pixels: int = 2 * 2048 * 2048
+    max_video_bytes: int = 512 * 1024 * 1024
+    max_duration: int = 3 * 3600
+    max_fps: int = 240
+    max_decode_pixels: int = 1000 * 1920 * 1080
 
     def __post_init__(self) -> None:
         """Refuse a limit that is not a positive integer: it would disable the check."""
@@ -88,3 +107,20 @@ class Limits:
                 f"output would be {frames} frames of {size[0]}x{size[1]} ({pixels} pixels), "
                 f"over the limit of {self.max_output_pixels} pixels in all"
             )
+
+    def check_video_input(self, length: int) -> None:
+        """Refuse a video file longer than ``max_video_bytes``."""
+        if length > self.max_video_bytes:
+            raise LimitExceeded(f"video is {length} bytes, over the limit of {self.max_video_bytes}")
+
+    def check_video(self, size: tuple[int, int], duration: float | None, fps: float | None) -> None:
+        """Refuse a video whose frames are over ``max_pixels``, longer than
+        ``max_duration`` seconds or faster than ``max_fps``, as its header says;
+        an unknown duration or rate (a header without one) passes."""
+        pixels = size[0] * size[1]
+        if pixels > self.max_pixels:
+            raise LimitExceeded(f"video is {size[0]}x{size[1]} ({pixels} pixels), over the limit of {self.max_pixels}")
+        if duration is not None and duration > self.max_duration:
+            raise LimitExceeded(f"video lasts {duration:.3f} s, over the limit of {self.max_duration} s")
+        if fps is not None and fps > self.max_fps:
+            raise LimitExceeded(f"video has {fps:.3f} frames per second, over the limit of {self.max_fps}")

@@ -73,8 +73,13 @@ MEDIA_TYPES: dict[str, str] = {
     "tiff": "image/tiff",
     "bmp": "image/bmp",
     "heic": "image/heic",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+    "mkv": "video/x-matroska",
 }
-"""Media type of every extension shiftmedia stores: the output formats and the originals' formats."""
+"""Media type of every extension shiftmedia stores: the output formats and the originals' formats,
+videos (:mod:`.video`) included."""
 
 ANIMATED_FORMATS = frozenset({"GIF", "WEBP", "AVIF"})
 """Formats whose extra frames are an animation; TIFF pages and MPO previews are not."""

@@ -7,6 +7,14 @@ the steps load → scale (crop included) → orient → colour → pad and hands
 frames to the encoder, once the decoder and its buffers are gone. Each step
 is a plain function in its own module; no step reads or writes shared state.
 
+A video original (:mod:`.video`) enters the same steps once its frame is
+decoded: the frame comes as sRGB pixels as stored and an EXIF orientation
+(its display matrix), is planned from its upright size, and goes through
+scale → orient → colour → pad as a photo does, so both have one resize path.
+A frame time in the spec picks the frame; an image original refuses one
+(:class:`~shiftmedia.errors.InvalidSpec`), as two URLs giving the same bytes
+would be two cache entries for one picture.
+
 The order is chosen for speed: a JPEG decodes straight to a reduced size
 (DCT scaling, chosen from the plan, the orientation and the crop), the crop
 and scale happen in one resample of the pixels as stored, and turning
@@ -26,8 +34,9 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from ..errors import InvalidSpec
 from ..spec import ResizeSpec
-from . import bands, canvas, colour, modes, orient, scale
+from . import bands, canvas, colour, modes, orient, scale, video
 from .encode import ANIMATED_OUTPUTS, PROFILE_OUTPUTS, Timing, encode
 from .guard import pillow_errors
 from .limits import Limits
@@ -58,7 +67,9 @@ def render(data: bytes, spec: ResizeSpec, limits: Limits = Limits()) -> Rendered
     :class:`~shiftmedia.errors.UnsupportedImage`) for input that is not a
     decodable image in a supported format and mode, and
     :class:`~shiftmedia.errors.LimitExceeded` for input or output over
-    ``limits``, checked from the header and the plan before decoding.
+    ``limits``, checked from the header and the plan before decoding, and
+    :class:`~shiftmedia.errors.InvalidSpec` for a frame time past the end of a
+    video, or given for an image.
     """
     with pillow_errors():
         made = _make_frames(data, spec, limits)
@@ -130,6 +141,10 @@ def _make_frames(data: bytes, spec: ResizeSpec, limits: Limits) -> _Made:
     returns, before the encoder needs memory of its own.
     """
     clock = time.perf_counter()
+    if video.is_video(data):
+        return _make_poster(data, spec, limits, clock)
+    if spec.time_ms is not None:
+        raise InvalidSpec("a frame time applies to video originals only, and this original is an image")
     decoding = resizing = 0.0
     source = open_source(data, limits)
     plan = make_plan(source.size, spec, limits)
@@ -147,3 +162,15 @@ def _make_frames(data: bytes, spec: ResizeSpec, limits: Limits) -> _Made:
         clock = time.perf_counter()
         resizing += clock - decoded
     return _Made(images, Timing(tuple(durations), source.loop), plan.canvas, decoding, resizing)
+
+
+def _make_poster(data: bytes, spec: ResizeSpec, limits: Limits, clock: float) -> _Made:
+    """The one output frame of the video ``data``: its frame at the spec's time
+    (or its representative frame) through the steps a photo goes through."""
+    poster = video.poster(data, spec.time_ms, limits)
+    decoded = time.perf_counter()
+    plan = make_plan(orient.displayed_size(poster.image.size, poster.orientation), spec, limits)
+    limits.check_output(plan.canvas)
+    extent = (float(poster.image.width), float(poster.image.height))
+    image = _process(poster.image, poster.orientation, plan, spec, extent, None)
+    return _Made([image], Timing((0,), None), plan.canvas, decoded - clock, time.perf_counter() - decoded)

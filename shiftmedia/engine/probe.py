@@ -4,7 +4,8 @@ Run once when an original is stored, so a corrupt or hostile file is refused
 at upload instead of failing on every later resize. It is cheap: a JPEG is
 decoded at 1/8 scale (its entropy-coded data is still read to the end, so
 truncation is still caught) and other formats, lossless JPEG included, are
-decoded once, frame by frame.
+decoded once, frame by frame. A video (:mod:`.video`) has its header checked
+and its first frame decoded.
 """
 
 from __future__ import annotations
@@ -17,19 +18,27 @@ from .colour import is_supported
 from .guard import pillow_errors
 from .limits import Limits
 from .load import open_source, read_frames
+from .orient import displayed_size
 from .scale import shrinks_on_load
+from .video import is_video, read
 
 
 @dataclass(frozen=True)
 class ImageInfo:
     """What an original is: canonical extension of its format, size as
-    displayed (after EXIF orientation), animation frames and Pillow mode."""
+    displayed (after EXIF orientation, or a video's display matrix),
+    animation frames and Pillow mode; for a video, its duration in seconds
+    and average frame rate (None where its header gives none) and its frame
+    count where the header gives one (MP4 and MOV do, Matroska does not: 1).
+    A video's mode is the ``RGB`` its frames are rendered in."""
 
     format: str
     width: int
     height: int
     frames: int
     mode: str
+    duration: float | None = None
+    fps: float | None = None
 
 
 def probe(data: bytes, limits: Limits = Limits()) -> ImageInfo:
@@ -42,6 +51,11 @@ def probe(data: bytes, limits: Limits = Limits()) -> ImageInfo:
     (for a GIF, its block structure: frames and the canvas they grow to): the
     same checks of the source that :func:`~shiftmedia.engine.render` makes.
     """
+    if is_video(data):
+        clip, orientation = read(data, limits)
+        width, height = displayed_size(clip.size, orientation)
+        frames = max(clip.frames, 1)
+        return ImageInfo(clip.format, width, height, frames, "RGB", duration=clip.duration, fps=clip.fps)
     with pillow_errors():
         source = open_source(data, limits)
         image = source.image

@@ -181,6 +181,10 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "SHIFTMEDIA_MAX_FRAME_PIXELS": _whole,
     "SHIFTMEDIA_MAX_FRAMES": _whole,
     "SHIFTMEDIA_MAX_OUTPUT_PIXELS": _whole,
+    "SHIFTMEDIA_MAX_VIDEO_BYTES": _whole,
+    "SHIFTMEDIA_MAX_DURATION": _whole,
+    "SHIFTMEDIA_MAX_FPS": _whole,
+    "SHIFTMEDIA_MAX_DECODE_PIXELS": _whole,
     "SHIFTMEDIA_MAX_CONCURRENT_RESIZES": _whole,
     "SHIFTMEDIA_RESIZE_TIMEOUT": _seconds,
     "S3_BUCKET": _text,
@@ -232,6 +236,10 @@ LIMIT_FIELDS = {
     "SHIFTMEDIA_MAX_FRAME_PIXELS": "max_frame_pixels",
     "SHIFTMEDIA_MAX_FRAMES": "max_frames",
     "SHIFTMEDIA_MAX_OUTPUT_PIXELS": "max_output_pixels",
+    "SHIFTMEDIA_MAX_VIDEO_BYTES": "max_video_bytes",
+    "SHIFTMEDIA_MAX_DURATION": "max_duration",
+    "SHIFTMEDIA_MAX_FPS": "max_fps",
+    "SHIFTMEDIA_MAX_DECODE_PIXELS": "max_decode_pixels",
 }
 S3_FIELDS = {
     "S3_BUCKET": "bucket",

@@ -13,6 +13,10 @@ It measures, in one run, the issue's targets for the engine and the service:
   gunicorn config against the in-process engine for the same work;
 - quality: PSNR of our output against a full-resolution LANCZOS reference;
 - memory: peak RSS growth of one resize of the 22 MP JPEG, in a fresh process.
+- ``shiftmedia warm``: derivatives per second with two workers against one,
+  and its time per derivative against the engine's (:mod:`.warm_bench`);
+- video: a poster frame of a 1080p H.264 clip against Debian's ``ffmpeg``,
+  and its peak RSS growth (:mod:`.video_bench`).
 
 It prints the tables, then each target with PASS or FAIL, and exits 0 either
 way: it is a measurement, not a test. Peers missing from their venvs (see
@@ -48,6 +52,7 @@ from .peers import VipsWorker, vips_available
 from .quality_bench import measure_quality, print_quality
 from .servers import THUMBOR_VENV, WORKERS, thumbor_available
 from .stats import fmt, ratio
+from .video_bench import TARGET_VIDEO_MEMORY_MIB, TARGET_VIDEO_RATIO, bench_video, print_video
 from .warm_bench import bench_warm, print_warm
 from .workloads import FILL_400, FIT_1280, MEMORY_IMAGE, QUALITY, WORKLOADS, Corpus, find_corpus
 
@@ -135,6 +140,7 @@ def targets(
     corpus: Corpus,
     overhead: dict[str, Any] | None = None,
     warm: dict[str, Any] | None = None,
+    video: dict[str, Any] | None = None,
 ) -> list[Target]:
     """The issue's targets with the measured values (NaN where not measured)."""
     found: list[Target] = []
@@ -173,6 +179,24 @@ def targets(
             TARGET_WARM_COST_RATIO,
             True,
             "x",
+        )
+    )
+    found.append(
+        Target(
+            "video poster 1080p H.264 400x225: time / ffmpeg",
+            video["ratio"] if video else math.nan,
+            TARGET_VIDEO_RATIO,
+            True,
+            "x",
+        )
+    )
+    found.append(
+        Target(
+            "video poster: peak RSS growth",
+            video["rss_mib"] if video else math.nan,
+            TARGET_VIDEO_MEMORY_MIB,
+            True,
+            "MiB",
         )
     )
     note = "fallback images, not the cam_* corpus" if corpus.fallback else ""
@@ -256,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = {path: path.read_bytes() for path in images}
     checks: list[str] = []
     results: dict[str, Any] = {"settings": settings.__dict__, "corpus": corpus.source, "fallback": corpus.fallback}
-    engine_summary = http_summary = overhead_summary = warm_summary = None
+    engine_summary = http_summary = overhead_summary = warm_summary = video_summary = None
     quality = memory = None
     memory_path: Path | None = None
 
@@ -311,6 +335,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             checks.append(f"warm benchmark failed: {type(error).__name__}: {error}")
         results["warm"] = warm_summary
 
+        try:
+            video_summary = print_video(bench_video(settings, workdir))
+        except Exception as error:  # noqa: BLE001 - one failed part must not hide the others
+            checks.append(f"video benchmark failed: {type(error).__name__}: {error}")
+        results["video"] = video_summary
+
         log("quality")
         quality = measure_quality(images, data, vips, workdir)
         print_quality(quality, images)
@@ -326,7 +356,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         results["memory"] = {"image": memory_path.name, "by_workload": memory}
 
     found_targets = targets(
-        engine_summary, http_summary, quality, memory, memory_path, corpus, overhead_summary, warm_summary
+        engine_summary,
+        http_summary,
+        quality,
+        memory,
+        memory_path,
+        corpus,
+        overhead_summary,
+        warm_summary,
+        video_summary,
     )
     print("\nTargets")
     for target in found_targets:
