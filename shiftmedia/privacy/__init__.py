@@ -9,8 +9,12 @@ the XMP packet, which repeats the position as text, is dropped. JPEG (APP1),
 PNG (``eXIf``, CRC recomputed) and WebP (``EXIF``/``XMP `` chunks) are handled
 here; HEIC and AVIF (:mod:`.heif`) keep every byte in place, and are refused
 (:class:`~shiftmedia.errors.UnsupportedImage`) when their metadata is laid out
-in a way that cannot be cleaned in place. Other formats are returned unchanged
-and named by :func:`strippable`.
+in a way that cannot be cleaned in place. Videos (:mod:`.video`) keep every
+byte in place too: an MP4 or MOV loses the location its phone wrote in the
+``moov`` box (``©xyz``, ``loci``, the iPhone's location keys, XMP) and is
+refused when it carries positions in timed metadata; a WebM or MKV loses the
+location tags FFmpeg copies from a phone's video. Other formats are returned
+unchanged and named by :func:`strippable`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from . import heif
+from . import heif, video
 from .tiff import zero_gps
 
 _EXIF_HEADER = b"Exif\x00\x00"
@@ -28,15 +32,16 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def strippable(fmt: str) -> bool:
     """True for the formats (canonical extensions) :func:`strip_gps` handles."""
-    return fmt in ("jpg", "png", "webp", "heic", "avif")
+    return fmt in ("jpg", "png", "webp", "heic", "avif", "mp4", "mov", "webm", "mkv")
 
 
 def strip_gps(data: bytes, fmt: str) -> bytes:
     """``data`` without its GPS position (EXIF GPS directory zeroed, XMP dropped); pixels untouched.
 
-    Malformed JPEG, PNG and WebP files, and HEIF files without metadata items,
-    are returned as they are; a HEIC or AVIF whose position cannot be removed
-    in place raises :class:`~shiftmedia.errors.UnsupportedImage`.
+    Malformed JPEG, PNG and WebP files, HEIF files without metadata items and
+    videos without a ``moov`` box or EBML header are returned as they are; a
+    HEIC, AVIF or video whose position cannot be removed in place raises
+    :class:`~shiftmedia.errors.UnsupportedImage`.
     """
     if fmt == "jpg":
         return _jpeg(data)
@@ -46,6 +51,8 @@ def strip_gps(data: bytes, fmt: str) -> bytes:
         return _webp(data)
     if fmt in ("heic", "avif"):
         return heif.strip(data, fmt.upper())
+    if fmt in ("mp4", "mov", "webm", "mkv"):
+        return video.strip(data, fmt)
     return data
 
 
