@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from .access import OriginalAccess
 from .backends.base import IMMUTABLE, Backend, content_type_for
-from .delivery import Derivative, Redirect, Served, front_serves, marked
+from .delivery import Derivative, Redirect, Served, Streamed, front_serves, marked
 from .errors import NotFound
 from .locations import OriginalLocations
 from .making import Maker
@@ -60,15 +60,18 @@ class Answers:
         cache = IMMUTABLE if made is not None else self._access.cache_control
         return Served(key, data, content_type_for(key), cache, "stored")
 
-    def deliver(self, key: str, *, redirect: bool, access: str | None) -> Served | Redirect:
-        """:meth:`get`, or (``redirect``) the derivative made if missing, then where the front serves it.
-
-        That is its public URL (presigned when private), or the bytes when the front does not serve it
-        (:mod:`shiftmedia.delivery`). A non-public original goes to the store's presigned URL, if it has one.
-        """
-        if not redirect or is_info_key(key):
+    def deliver(self, key: str, *, redirect: bool, access: str | None) -> Served | Streamed | Redirect:
+        """:meth:`get` for a derivative, or (``redirect``) the derivative made if missing, then where the
+        front serves it: its public URL (presigned when private), or the bytes when the front does not serve
+        it (:mod:`shiftmedia.delivery`). A non-public original goes to the store's presigned URL if it has
+        one; else, in serve mode, it is streamed (:meth:`_original`)."""
+        if is_info_key(key):
             return self.get(key, access)
         derivative = self._derivative_of(key, access)
+        if derivative is not None and not redirect:
+            return self.get(key, access)
+        if derivative is None and not redirect:
+            return self._original(key)
         store = self.store if derivative else self._where.store_of(key)
         exists = store.exists(key)
         if derivative is None and not exists:
@@ -87,6 +90,17 @@ class Answers:
             return Served(key, made.data, made.content_type, IMMUTABLE, "served-front-failed", made)
         cache = IMMUTABLE if derivative is not None else self._access.cache_control
         return Served(key, store.read(key), content_type_for(key), cache, "served-front-failed")
+
+    def _original(self, key: str) -> Streamed | Redirect:
+        """An original in serve mode: a fresh presigned URL where the store signs one and originals are not
+        public (the bytes never pass through the service), else its stream, ``Range`` requests included."""
+        store = self._where.store_of(key)
+        signed = None if self._access.public else self._access.signed_url(key, store)
+        if signed is not None:
+            return Redirect(signed)
+        stream, info = store.open_seekable(key)
+        cache = self._access.cache_control
+        return Streamed(key, stream, info.size, info.etag, info.modified, content_type_for(key), cache)
 
     def _info(self, key: str, access: str | None) -> Served:
         """The media info document at ``key``, with the access rules of its original; computed if missing."""

@@ -83,6 +83,11 @@ def resize_options(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--keep-icc", is_flag=True, help="Keep the source's ICC profile instead of converting to sRGB."
             ),
+            click.option(
+                "--time",
+                type=click.FloatRange(0, min_open=True),
+                help="A video's frame at this time, in seconds  [default: a representative frame]",
+            ),
         ]
     ):
         command = decorator(command)

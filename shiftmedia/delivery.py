@@ -1,4 +1,5 @@
-"""What the service answers for a key: the bytes (:class:`Served`) or where to get them (:class:`Redirect`).
+"""What the service answers for a key: the bytes (:class:`Served`), an original's stream (:class:`Streamed`),
+or where to get them (:class:`Redirect`).
 
 A face (the Flask endpoint) turns these into HTTP; the decision itself is
 :meth:`~shiftmedia.storage.Storage.deliver`'s. Redirect loops (a CDN or
@@ -18,7 +19,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
 from .engine import Rendered
 
@@ -71,6 +72,24 @@ class Served:
     def timings(self) -> Mapping[str, float]:
         """Seconds per stage of the work this request did (empty when it did none)."""
         return self.made.timings if self.made is not None and self.made.rendered else {}
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A stored original to send from an open, seekable ``stream`` of ``size`` bytes (``Range`` requests are
+    answered from it, and nothing is loaded whole): its validators, media type and cache policy.
+
+    The face closes ``stream`` once the answer is sent.
+    """
+
+    key: str
+    stream: BinaryIO = field(repr=False)
+    size: int
+    etag: str
+    modified: float
+    content_type: str
+    cache_control: str
+    made: None = None
 
 
 @dataclass(frozen=True)

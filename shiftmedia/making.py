@@ -75,7 +75,7 @@ class Maker:
 
     def _render(self, key: str, reference: str, spec: ResizeSpec, read: Callable[[str, int], bytes]) -> Derivative:
         clock = time.perf_counter()
-        original = read(reference, self.limits.max_input_bytes)
+        original = read(reference, self.limits.max_original_bytes)
         fetched = time.perf_counter()
         image = render(original, spec, self.limits)
         done = time.perf_counter()

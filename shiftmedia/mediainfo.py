@@ -73,7 +73,7 @@ class MediaInfo:
         try:
             facts = MediaFacts.from_json(json.loads(self.store.read(info_key(key), max_bytes=MAX_INFO_BYTES)))
         except (NotFound, InvalidImage, LimitExceeded, ValueError):
-            facts = media_facts(self._where.read(reference, self._limits.max_input_bytes), self._limits)
+            facts = media_facts(self._where.read(reference, self._limits.max_original_bytes), self._limits)
             self.keep(key, facts)
         self._remember(reference, facts)
         return facts

@@ -19,6 +19,7 @@ from . import privacy
 from .backends.base import Backend
 from .engine import Limits
 from .engine.facts import MediaFacts, media_facts
+from .engine.video import is_video
 from .errors import LimitExceeded, NotFound
 from .ids import INFO_SUFFIX, id_folder, safe_filename
 from .spec import looks_like_derivative
@@ -81,7 +82,7 @@ def prepare(source: Source, filename: str | None, limits: Limits, *, strip_gps: 
     """An upload's bytes, checked (:func:`~shiftmedia.engine.probe`: an image within ``limits``, whole),
     without its GPS position if asked; the safe file name to store it under, with the detected format's
     extension; and its media facts (:mod:`shiftmedia.engine.facts`), computed in the same pass."""
-    data, default_name = read_source(source, limits.max_input_bytes)
+    data, default_name = read_source(source, limits)
     facts = media_facts(data, limits)
     if strip_gps:
         data = privacy.strip_gps(data, facts.format)
@@ -89,24 +90,34 @@ def prepare(source: Source, filename: str | None, limits: Limits, *, strip_gps: 
     return data, safe_filename(filename or default_name, facts.format), facts
 
 
-def read_source(source: Source, limit: int) -> tuple[bytes, str | None]:
-    """The bytes of a path, file object or bytes (at most ``limit``), and the file name it carries."""
+def read_source(source: Source, limits: Limits) -> tuple[bytes, str | None]:
+    """The bytes of a path, file object or bytes, and the file name it carries: at most
+    ``max_input_bytes``, or ``max_video_bytes`` for what opens like a video (read on only then)."""
     if isinstance(source, (bytes, bytearray)):
         data, name = bytes(source), None
     elif isinstance(source, (str, os.PathLike)):
         path = Path(source)
         try:
             with path.open("rb") as stream:
-                data = stream.read(limit + 1)
+                data = _read_up_to_limit(stream, limits)
         except FileNotFoundError:
             raise NotFound(f"no file {path}") from None
         name = path.name
     elif isinstance(source, io.IOBase) or hasattr(source, "read"):
-        data = source.read(limit + 1)
+        data = _read_up_to_limit(source, limits)
         given = getattr(source, "name", None)
         name = given if isinstance(given, str) else None
     else:
         raise TypeError("source must be a path, bytes or a binary file object")
+    limit = limits.max_video_bytes if is_video(data) else limits.max_input_bytes
     if len(data) > limit:
         raise LimitExceeded(f"the upload is larger than {limit} bytes")
     return data, name
+
+
+def _read_up_to_limit(stream: IO[bytes], limits: Limits) -> bytes:
+    """One byte past the limit of what ``stream`` holds: the image limit, unless it opens like a video."""
+    data = stream.read(limits.max_input_bytes + 1)
+    if len(data) > limits.max_input_bytes and is_video(data):
+        data += stream.read(limits.max_video_bytes - len(data) + 1)
+    return data

@@ -19,7 +19,7 @@ from .access import OriginalAccess
 from .answering import Answers
 from .backends import open_backend, open_sources
 from .backends.base import Backend, check_key, content_type_for
-from .delivery import Derivative, Redirect, Served
+from .delivery import Derivative, Redirect, Served, Streamed
 from .engine import Limits
 from .engine.facts import MediaFacts
 from .errors import BadSignature, ConfigError, InvalidKey, InvalidSpec, NotFound, ShiftMediaError
@@ -184,9 +184,8 @@ class Storage:
     def resize_key(self, media_id: str, size: Size | None = None, *, preset: str | None = None, **options: Any) -> str:
         """The key of a signed resize (no storage is touched): of ``size`` with ``options``, or of a ``preset``.
 
-        ``options`` are those of :meth:`ResizeSpec.create`: ``mode``,
-        ``quality``, ``format``, ``upscale``, ``gravity``, ``background``,
-        ``rect`` and ``keep_icc``; a preset names them all.
+        ``options`` are those of :meth:`ResizeSpec.create`: ``mode``, ``quality``, ``format``, ``upscale``,
+        ``gravity``, ``background``, ``rect``, ``keep_icc`` and ``time`` (a video's frame); a preset names them all.
         """
         return self.keys.key(media_id, self.keys.spec(size, preset, options))
 
@@ -242,12 +241,13 @@ class Storage:
         """
         return self._answers.get(key, access)
 
-    def deliver(self, key: str, *, redirect: bool, access: str | None = None) -> Served | Redirect:
+    def deliver(self, key: str, *, redirect: bool, access: str | None = None) -> Served | Streamed | Redirect:
         """What to answer for ``key``: the bytes, or (``redirect``) where they are served.
 
         With ``redirect`` the derivative is made if missing, then the answer is a redirect to its public URL
         (presigned when private), or the bytes when that front does not serve it (:mod:`shiftmedia.delivery`).
-        A non-public original goes to the store's presigned URL, if it has one.
+        A non-public original goes to the store's presigned URL, if it has one; else, without ``redirect``,
+        it is a :class:`Streamed` answer (``Range`` requests served from it, nothing loaded whole).
         """
         return self._answers.deliver(key, redirect=redirect, access=access)
 

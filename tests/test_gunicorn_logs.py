@@ -50,7 +50,7 @@ def start(tmp_path: Path, **env: str) -> tuple[Service, list[tuple[str, str, int
         ("GET", derivative, "", 200, "created"),
         ("GET", derivative, SECRET_QUERY, 200, "stored"),
         ("HEAD", derivative, "", 200, "stored"),
-        ("GET", original, access, 200, "stored"),
+        ("GET", original, access, 200, "streamed"),
         ("GET", original, "", 403, "PrivateOriginal"),
         ("GET", missing, f"access={storage.access.signer.token(missing)}&{SECRET_QUERY}", 404, "NotFound"),
         ("GET", forged, "", 403, "BadSignature"),

@@ -287,7 +287,9 @@ def test_picture_example_is_the_markup_to_copy(demo: FlaskClient, storage: Stora
 def test_upload_errors_are_pages_with_a_way_back(
     media_root: Path, upload: dict[str, object], status: int, message: str
 ) -> None:
-    client = demo_app(media_root, SHIFTMEDIA_DEMO_UPLOAD="true", SHIFTMEDIA_MAX_INPUT_BYTES="2000")
+    client = demo_app(
+        media_root, SHIFTMEDIA_DEMO_UPLOAD="true", SHIFTMEDIA_MAX_INPUT_BYTES="2000", SHIFTMEDIA_MAX_VIDEO_BYTES="4000"
+    )
     response = client.post("/upload", data=upload, headers=BROWSER)
     assert response.status_code == status and response.mimetype == "text/html"
     assert response.headers["Cache-Control"] == "no-store" and "Accept" in response.headers["Vary"]

@@ -39,7 +39,7 @@ def create_app(
     """
     app = Flask(__name__)
     settings = settings or Settings.load(overrides=config)
-    app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_input_bytes + _UPLOAD_SLACK
+    app.config["MAX_CONTENT_LENGTH"] = settings.limits.max_original_bytes + _UPLOAD_SLACK
     ShiftMedia(app, storage, settings=settings)
     demo.register(app, settings)
     app.add_url_rule("/livez", "livez", livez, methods=["GET"])

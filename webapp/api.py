@@ -25,7 +25,7 @@ SAMPLES: dict[str, tuple[str, dict[str, Any]]] = {
     "large": ("1600x0", {"format": "jpg"}),
 }
 MAX_URLS_PER_CALL = 500
-_SPEC_OPTIONS = frozenset({"mode", "quality", "format", "upscale", "gravity", "background", "rect", "keep_icc"})
+_SPEC_OPTIONS = frozenset({"mode", "quality", "format", "upscale", "gravity", "background", "rect", "keep_icc", "time"})
 
 
 #: The largest JSON body the signing call reads, and the deepest nesting it parses.

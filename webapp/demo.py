@@ -161,6 +161,7 @@ def page(template: str, **context: Any) -> Response:
         nonce=nonce,
         forms={"on": settings.demo_upload, "token": bool(settings.api_tokens)},
         max_bytes=settings.limits.max_input_bytes,
+        max_video_bytes=settings.limits.max_video_bytes,
         human_bytes=showcase.human_bytes,
         **context,
     )

@@ -70,6 +70,11 @@ class Limits:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"Limits.{field.name} must be a positive integer")
 
+    @property
+    def max_original_bytes(self) -> int:
+        """The most an original of any kind may be: a photo's limit or a video's, whichever is higher."""
+        return max(self.max_input_bytes, self.max_video_bytes)
+
     def check_input(self, length: int) -> None:
         """Refuse encoded input longer than ``max_input_bytes``."""
         if length > self.max_input_bytes:
