@@ -34,7 +34,7 @@ from . import background
 from .colour import normalise
 from .guard import pillow_errors
 from .limits import Limits
-from .load import EXTENSIONS, MEDIA_TYPES, _parse_header, open_source, read_frames
+from .load import EXTENSIONS, MEDIA_TYPES, open_source, parse_header, read_frames
 from .modes import stored_bits
 from .orient import read_orientation
 from .pipeline import render
@@ -221,7 +221,7 @@ def _orientation(data: bytes) -> int:
     """The EXIF orientation stored in ``data``, read from its header before any
     reader turns the pixels and drops the tag (TIFF's does as it decodes;
     pillow-heif's sets it to 1 as it opens, keeping the stored one aside)."""
-    image = _parse_header(data)
+    image = parse_header(data)
     kept = image.info.get("original_orientation")
     return kept if isinstance(kept, int) and 1 <= kept <= 8 else read_orientation(image)
 

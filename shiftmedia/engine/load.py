@@ -129,7 +129,7 @@ def open_source(data: bytes, limits: Limits) -> Source:
     layout = scan(data, limits.max_frames) if is_gif(data) else None
     if layout is not None:
         limits.check_image(layout.canvas, layout.frames)
-    image = _parse_header(data)
+    image = parse_header(data)
     pixel_format = image.format or ""
     frames = layout.frames if layout is not None else _header_frames(image)
     limits.check_image(image.size, frames)
@@ -175,7 +175,7 @@ def _header_frames(image: Image.Image) -> int:
     return int(getattr(image, "n_frames", 1)) if image.format in ANIMATED_FORMATS else 1
 
 
-def _parse_header(data: bytes) -> Image.Image:
+def parse_header(data: bytes) -> Image.Image:
     """The image in ``data`` opened by the first of :data:`OPEN_FORMATS` whose
     plugin accepts it, as ``Image.open`` would, minus its bomb check; else
     by pillow-heif when it is HEIF.

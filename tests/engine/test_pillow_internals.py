@@ -139,5 +139,5 @@ def test_each_format_registers_a_factory_and_an_accept_check(name: str) -> None:
     factory, accept = entry if isinstance(entry, tuple) and len(entry) == 2 else (None, None)
     assert callable(factory) and (accept is None or callable(accept)), changed(
         f"Image.OPEN[{name!r}] is {entry!r}, not (factory, accept)",
-        "shiftmedia/engine/load.py (_parse_header) opens by content through it: follow the new registry",
+        "shiftmedia/engine/load.py (parse_header) opens by content through it: follow the new registry",
     )
