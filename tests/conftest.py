@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,12 @@ from shiftmedia.backends.local import LocalBackend
 from shiftmedia.storage import Storage
 from shiftmedia_webapp import create_app
 
-pytest_plugins = ["tests.servers.fixtures", "tests.servers.localstack_fixtures", "tests.servers.chromium_fixtures"]
+pytest_plugins = [
+    "tests.servers.fixtures",
+    "tests.servers.localstack_fixtures",
+    "tests.servers.chromium_fixtures",
+    "tests.servers.service_fixtures",
+]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parent.parent
@@ -92,3 +98,15 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     missing = sum(1 for report in skipped if CORPUS_MISSING in str(report.longrepr))
     if missing:
         terminalreporter.write_line(f"{missing} corpus tests did not run: {CORPUS_MISSING}", yellow=True, bold=True)
+
+
+def mutations(data: bytes, seed: str, count: int) -> Iterator[bytes]:
+    """``count`` times: ``data`` with 1 to 8 random bytes changed, then the same cut at a random length
+    (each seeded by ``seed``, so a failure is reproduced)."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        mutated = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+        yield bytes(mutated)
+        yield bytes(mutated[: rng.randrange(1, len(mutated) + 1)])

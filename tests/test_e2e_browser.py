@@ -17,7 +17,7 @@ import html
 import io
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -245,20 +245,6 @@ def load_images(browser: Chromium, urls: Sequence[str], name: str, labels: Seque
         for item in raw
     ]
     return BrowserRun(results, screenshot, time.monotonic() - started)
-
-
-@pytest.fixture
-def direct_service(tmp_path: Path) -> Iterator[Service]:
-    """The service under gunicorn, serving and creating media under a fresh local root."""
-    settings = {
-        "SHIFTMEDIA_STORAGE": "local",
-        "SHIFTMEDIA_LOCAL_ROOT": str(tmp_path / "media"),
-        "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
-    }
-    service = Service(settings, tmp_path / "gunicorn.log")
-    service.settings["SHIFTMEDIA_PUBLIC_URL"] = f"{service.base}/media"
-    with service:
-        yield service
 
 
 @pytest.mark.integration

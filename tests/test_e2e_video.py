@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import html
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -178,20 +177,6 @@ def second_shown(colour: tuple[int, ...]) -> int:
         if all(abs(seen - value) <= TOLERANCE for seen, value in zip(colour, wanted, strict=True)):
             return second
     return -1
-
-
-@pytest.fixture
-def direct_service(tmp_path: Path) -> Iterator[Service]:
-    """The service under gunicorn, serving and creating media under a fresh local root."""
-    settings = {
-        "SHIFTMEDIA_STORAGE": "local",
-        "SHIFTMEDIA_LOCAL_ROOT": str(tmp_path / "media"),
-        "SHIFTMEDIA_SECRET_KEYS": ",".join(SECRET_KEYS),
-    }
-    service = Service(settings, tmp_path / "gunicorn.log")
-    service.settings["SHIFTMEDIA_PUBLIC_URL"] = f"{service.base}/media"
-    with service:
-        yield service
 
 
 def storage_of(service: Service) -> Storage:

@@ -4,7 +4,6 @@ built by hand, timed metadata and damaged files refused, and uploads through ``S
 from __future__ import annotations
 
 import io
-import random
 import struct
 import time
 import zlib
@@ -18,7 +17,7 @@ from shiftmedia.errors import UnsupportedImage
 from shiftmedia.privacy import strip_gps, strippable
 from shiftmedia.storage import Storage
 
-from .conftest import PUBLIC_URL, SECRET_KEYS
+from .conftest import PUBLIC_URL, SECRET_KEYS, mutations
 from .engine.videoclips import av, ebml, encode, ffmpeg, matroska, packets, textured
 
 LOCATION = "+48.8584+002.2945/"
@@ -291,17 +290,11 @@ def test_a_file_without_a_movie_box_is_returned_as_it_is(tmp_path: Path) -> None
 def test_mutations_are_stripped_or_refused_never_anything_else(tmp_path: Path, fmt: str) -> None:
     flags = ("-movflags", "use_metadata_tags") if fmt == "mp4" else ()
     data = clip(tmp_path, fmt, *flags, seconds=0.3)
-    rng = random.Random(fmt)
-    for _ in range(300):
-        mutated = bytearray(data)
-        for _ in range(rng.randint(1, 8)):
-            mutated[rng.randrange(len(mutated))] = rng.randrange(256)
-        cut = bytes(mutated[: rng.randrange(1, len(mutated) + 1)])
-        for sample in (bytes(mutated), cut):
-            try:
-                assert len(strip_gps(sample, fmt)) == len(sample)
-            except UnsupportedImage as error:
-                assert str(error).startswith(f"cannot remove the GPS position from this {fmt.upper()}: ")
+    for sample in mutations(data, fmt, 300):
+        try:
+            assert len(strip_gps(sample, fmt)) == len(sample)
+        except UnsupportedImage as error:
+            assert str(error).startswith(f"cannot remove the GPS position from this {fmt.upper()}: ")
 
 
 # Matroska (WebM, MKV): FFmpeg's LOCATION tag.

@@ -23,6 +23,16 @@ def memory_image(images: list[Path], corpus: Corpus) -> Path:
     return max(images, key=lambda path: math.prod(upright_size(path)))
 
 
+def run_probe(argv: list[str], what: str) -> dict[str, Any]:
+    """The JSON object a probe in a fresh interpreter prints (run from the repository root); ``what`` names
+    it in the error when it fails."""
+    probe = subprocess.run(argv, check=False, cwd=REPO, capture_output=True, text=True, timeout=300)
+    if probe.returncode != 0:
+        raise RuntimeError(f"{what} failed: {probe.stderr.strip()[-500:]}")
+    result: dict[str, Any] = json.loads(probe.stdout)
+    return result
+
+
 def measure_memory(path: Path, have_vips: bool, settings: Settings) -> dict[str, dict[str, dict[str, Any]]]:
     """Peak RSS growth of one resize of ``path``: ``[workload][engine] -> {"mib", "runs"}`` (max over runs)."""
     pythons = {"ours": Path(sys.executable), "pillow": Path(sys.executable)}
@@ -33,17 +43,8 @@ def measure_memory(path: Path, have_vips: bool, settings: Settings) -> dict[str,
         for engine, python in pythons.items():
             runs = []
             for _ in range(settings.memory_runs):
-                probe = subprocess.run(
-                    [str(python), "-m", "tests.bench.memory_probe", engine, workload.name, str(path)],
-                    check=False,
-                    cwd=REPO,
-                    capture_output=True,
-                    text=True,
-                    timeout=300,
-                )
-                if probe.returncode != 0:
-                    raise RuntimeError(f"memory probe {engine} {workload.name} failed: {probe.stderr.strip()[-500:]}")
-                runs.append(json.loads(probe.stdout))
+                argv = [str(python), "-m", "tests.bench.memory_probe", engine, workload.name, str(path)]
+                runs.append(run_probe(argv, f"memory probe {engine} {workload.name}"))
             result[workload.name][engine] = {"mib": max(run["increase_kib"] for run in runs) / 1024, "runs": runs}
     return result
 

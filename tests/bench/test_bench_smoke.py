@@ -26,6 +26,7 @@ from tests.bench.run import Target, clean_json
 from tests.bench.servers import ManagedServer, _alive, free_port, thumbor_config
 from tests.bench.stats import fmt, geomean, median, ratio
 from tests.bench.workloads import FILL_400, FIT_1280, JPEG_SAVES, WORKLOADS
+from tests.conftest import FIXTURES
 
 
 def jpeg(size: tuple[int, int], orientation: int = 1) -> bytes:
@@ -192,3 +193,14 @@ def test_overhead_bench_runs_through_the_shipped_config(tmp_path: Path, fixtures
         assert len(runs[workload.name]["http"][image.name]) == len(runs[workload.name]["engine"][image.name]) == 1
         assert summary[workload.name]["ratio"] > 1.0 and summary[workload.name]["added_ms"] > 0
     assert "/media/" in (tmp_path / "overhead-access.log").read_text()
+
+
+def test_the_warm_section_measures_both_runs_and_the_engine(tmp_path: Path) -> None:
+    from tests.bench.warm_bench import bench_warm, print_warm
+
+    images = [FIXTURES / "jpeg_progressive_1280x960.jpg", FIXTURES / "exif_orient_6.jpg"]
+    settings = BenchSettings(quick=True, engine_reps=1, http_rounds=1, http_batch=1, memory_runs=1, max_images=3)
+    runs = bench_warm(images, {path: path.read_bytes() for path in images}, settings, tmp_path)
+    assert runs["derivatives"] == 4 and all(len(values) == 1 for values in runs["seconds"].values())
+    summary = print_warm(runs)
+    assert summary["rate_ratio"] > 0 and summary["cost_ratio"] > 0

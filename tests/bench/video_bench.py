@@ -35,9 +35,9 @@ from shiftmedia.engine import render
 from shiftmedia.spec import ResizeSpec
 
 from .common import Settings, log, table
+from .memory import run_probe
 from .memory_probe import _reset_peak, _status
 from .stats import fmt, median, ratio
-from .workloads import REPO
 
 TIMES = (1.9, 5.5, 8.3)
 """Frame times, in seconds: 57, 45 and 9 frames after the keyframe before them."""
@@ -160,18 +160,7 @@ def print_video(runs: dict[str, Any]) -> dict[str, Any]:
 
 def _memory(clip: Path, seconds: float) -> dict[str, Any]:
     """One poster frame of ``clip`` in a fresh interpreter: its peak RSS growth (see :func:`main`)."""
-    probe = subprocess.run(
-        [sys.executable, "-m", "tests.bench.video_bench", str(clip), str(seconds)],
-        check=False,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if probe.returncode != 0:
-        raise RuntimeError(f"video memory probe failed: {probe.stderr.strip()[-500:]}")
-    result: dict[str, Any] = json.loads(probe.stdout)
-    return result
+    return run_probe([sys.executable, "-m", "tests.bench.video_bench", str(clip), str(seconds)], "video memory probe")
 
 
 def main(argv: list[str]) -> None:
