@@ -169,7 +169,10 @@ def targets(
             TARGET_WARM_RATE_RATIO,
             False,
             "x",
-            f"{os.cpu_count()} CPUs",
+            f"{os.cpu_count()} CPUs; one worker keeps {fmt(warm['cores_busy']['jobs 1'], 2)} busy, so at most"
+            f" {fmt(warm['ceiling'], 2)} x"
+            if warm
+            else "",
         )
     )
     found.append(
