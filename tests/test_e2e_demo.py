@@ -203,7 +203,7 @@ def test_demo_page_in_a_browser(browser: Chromium, demo_service: Service) -> Non
         page.screenshot(OUTPUT / "demo-page-stored.png")
 
         refused = page.evaluate(drop("notes.txt", b"not an image", "text/plain"))
-        assert refused == "notes.txt is not an image (text/plain)."
+        assert refused == "notes.txt is not an image or a video (text/plain)."
         page.navigating(drop("fake.jpg", b"not a jpeg", "image/jpeg"), timeout=LOAD_TIMEOUT)
         error = page.evaluate(
             "[document.querySelector('h1').textContent, document.querySelector('.status').textContent]"

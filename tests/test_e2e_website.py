@@ -59,4 +59,4 @@ def test_redirects_carry_no_store_and_forgeries_end_at_the_service(
     forged = fetch(forge_signature(url))
     assert forged.status == 403 and len(forged.redirects) == 1
     assert forged.headers["cache-control"] == "no-store"
-    assert len(list(website_service.backend.list())) == 2
+    assert len(list(website_service.backend.list())) == 3  # the original, its media info, the resize

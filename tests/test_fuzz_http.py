@@ -1060,7 +1060,11 @@ class Checker:
             if path in served:
                 self.changes["derivatives stored"] += 1
                 continue
-            if folder in uploaded and not looks_like_derivative(path.rsplit("/", 1)[-1]):
+            name = path.rsplit("/", 1)[-1]
+            if folder in uploaded and name.endswith(".info.json"):
+                self.changes["media info stored"] += 1
+                continue
+            if folder in uploaded and not looks_like_derivative(name):
                 self.changes["originals stored"] += 1
                 new_per_upload[folder] += 1
                 continue
