@@ -90,6 +90,7 @@ def _streamed(original: Streamed) -> Response:
     response.headers["Cache-Control"] = original.cache_control
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Shiftmedia"] = "streamed"
+    response.accept_ranges = "bytes"  # werkzeug before 3.2 says so only when a Range was asked
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.set_etag(original.etag)
     response.last_modified = datetime.fromtimestamp(int(original.modified), UTC)
@@ -112,6 +113,7 @@ def _image(served: Served) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Shiftmedia"] = served.outcome
     response.headers["Timing-Allow-Origin"] = "*"
+    response.accept_ranges = "bytes"
     response.headers["Access-Control-Allow-Origin"] = "*"
     if served.timings:
         response.headers["Server-Timing"] = ", ".join(

@@ -10,6 +10,11 @@ tests/backends/test_sources_s3.py.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +117,33 @@ def test_ls_lists_ids_and_sources_with_their_sizes(env: dict[str, str], filled: 
     assert sizes["photos/2024/cat.jpg"] == (1800, 1200) and sizes["日本/写真.webp"] == (300, 300)
     manifest = json.loads(CliRunner().invoke(main, ["ls", "--prefix", "uploads/", "--manifest"], env=env).output)
     assert [image["key"] for image in manifest["images"]] == ["uploads/with space/ünïcödé + 100%.png"]
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_way_on_s3_resumes_without_waiting_or_redoing(
+    env: dict[str, str], seaweedfs: SeaweedFS, fixtures: Path
+) -> None:
+    storage = Storage.from_settings(Settings.from_values(env))
+    ids = [storage.put(fixtures / "png_rgba_2048x1536.png") for _ in range(12)]
+    command = [sys.executable, "-m", "shiftmedia", "warm", "--all", "--jobs", "2", "--json"]
+    process_env = {**os.environ, **env, "SHIFTMEDIA_RESIZE_TIMEOUT": "5"}
+    first = subprocess.Popen(
+        command, env=process_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 90
+    while len(stored(seaweedfs, env["S3_BUCKET"])) < 3 and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.communicate(timeout=30)
+    made_before = stored(seaweedfs, env["S3_BUCKET"])
+    assert 3 <= len(made_before) < 2 * len(ids), "the kill must land mid-run"
+    second = subprocess.run(command, check=False, env=process_env, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(second.stdout)
+    assert summary["failed"] == [] and summary["created"] + summary["skipped"] == 2 * len(ids)
+    assert summary["seconds"] < 60, "abandoned leases are taken at once, not waited out"
+    made = stored(seaweedfs, env["S3_BUCKET"])
+    assert len(made) == 2 * len(ids)
+    for key, data in made.items():
+        assert storage.remove(key)
+        assert storage.get(key).data == data, key
