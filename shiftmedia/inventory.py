@@ -13,6 +13,7 @@ Leases, probes and anything else whose key no reference can have are passed over
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,28 +111,24 @@ def _classify(key: str, *, sources: bool) -> tuple[str, str, str]:
     """``(kind, reference or folder, name)`` of a stored key: an ``original`` (of the id or source key it
     gives), a ``derivative`` (of the folder it gives), media ``info`` (of the reference it gives) or
     ``other``; sources only where the store holds them."""
-    try:
+    with contextlib.suppress(InvalidKey):
         media_id, name = split_key(key)
-    except InvalidKey:
-        pass
-    else:
         if looks_like_derivative(name):
             return "derivative", id_folder(media_id), name
         return ("original" if is_original_name(name) else "info"), media_id, name
-    if key.endswith(INFO_SUFFIX):
-        try:
-            return "info", check_source_key(key[: -len(INFO_SUFFIX)]), ""
-        except InvalidKey:
-            return "other", "", ""
     folder, _, name = key.rpartition("/")
-    if folder and looks_like_derivative(name):
-        try:
-            return "derivative", check_source_key(folder), name
-        except InvalidKey:
-            return "other", "", ""
-    if sources:
-        try:
-            return "original", check_source_key(key), name
-        except InvalidKey:
-            pass
-    return "other", "", ""
+    if key.endswith(INFO_SUFFIX):
+        kind, reference = "info", _source_key(key[: -len(INFO_SUFFIX)])
+    elif folder and looks_like_derivative(name):
+        kind, reference = "derivative", _source_key(folder)
+    else:
+        kind, reference = "original", _source_key(key) if sources else None
+    return (kind, reference, name) if reference is not None else ("other", "", "")
+
+
+def _source_key(text: str) -> str | None:
+    """``text`` if it can be a source key, else ``None``."""
+    try:
+        return check_source_key(text)
+    except InvalidKey:
+        return None
