@@ -68,9 +68,9 @@ class Task:
     info: str | None = None
 
     @property
-    def count(self) -> int:
-        """How many objects the task makes."""
-        return len(self.keys) + (self.info is not None)
+    def objects(self) -> tuple[str, ...]:
+        """The keys of what the task makes: its derivatives, and its media info if missing."""
+        return (*self.keys, self.info) if self.info is not None else self.keys
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class Plan:
     @property
     def objects(self) -> int:
         """How many objects (derivatives, media info documents) the tasks make."""
-        return sum(task.count for task in self.tasks)
+        return sum(len(task.objects) for task in self.tasks)
 
 
 @dataclass(frozen=True)
@@ -153,17 +153,15 @@ def _chosen(storage: Storage, prefix: str | None, references: Iterable[str] | No
 
 def run(
     work: Plan, settings: Settings, *, jobs: int, storage: Storage | None = None, progress: Callable[[Made], None]
-) -> list[Made]:
+) -> None:
     """Make ``work``'s derivatives in ``jobs`` worker processes (``1``: in this one, with ``storage`` if
-    given), calling ``progress`` with each result as it comes; return them all."""
-    results: list[Made] = []
+    given), calling ``progress`` with each result as it comes."""
     if jobs == 1:
         own = storage or Storage.from_settings(settings)
         for task in work.tasks:
             for made in make_task(task, own):
                 progress(made)
-                results.append(made)
-        return results
+        return
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(settings,)) as pool:
@@ -176,20 +174,16 @@ def run(
                     if len(pending) >= jobs * AHEAD:
                         break
                 if not pending:
-                    return results
+                    return
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     for made in _outcome(future, pending[future]):
                         progress(made)
-                        results.append(made)
                     del pending[future]
         except BrokenProcessPool:
-            lost = [*pending.values(), *tasks]
-            keys = ((task.reference, key) for task in lost for key in (*task.keys, *filter(None, [task.info])))
-            for made in (Made(reference, key, error=WORKER_DIED) for reference, key in keys):
-                progress(made)
-                results.append(made)
-            return results
+            for task in [*pending.values(), *tasks]:
+                for key in task.objects:
+                    progress(Made(task.reference, key, error=WORKER_DIED))
         finally:
             pool.shutdown(cancel_futures=True)
 
@@ -224,8 +218,7 @@ def _outcome(future: Future[list[Made]], task: Task) -> list[Made]:
     if isinstance(error, BrokenProcessPool):
         raise error
     if error is not None:
-        keys = (*task.keys, *filter(None, [task.info]))
-        return [Made(task.reference, key, error=f"{type(error).__name__}: {error}") for key in keys]
+        return [Made(task.reference, key, error=f"{type(error).__name__}: {error}") for key in task.objects]
     return future.result()
 
 
